@@ -1,0 +1,48 @@
+//! `watchpost`: the command-line entry point. It parses flags, wires the libraries together and
+//! reports errors; everything else lives in the library crates (see ARCHITECTURE.md).
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Watchpost: cyber early-warning and threat-intelligence exchange hub.
+#[derive(Parser)]
+#[command(name = "watchpost", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Work with STIX 2.1 content: validate files, compute SCO identifiers.
+    #[command(subcommand)]
+    Stix(commands::stix::StixCommand),
+    /// Measure Watchpost's speed on real or generated inputs.
+    #[command(subcommand)]
+    Bench(commands::bench::BenchCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Stix(cmd) => commands::stix::run(cmd),
+        Command::Bench(cmd) => commands::bench::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            // A closed pipe (`watchpost … | head`) is not an error worth reporting.
+            if err
+                .chain()
+                .filter_map(|e| e.downcast_ref::<std::io::Error>())
+                .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("watchpost: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
