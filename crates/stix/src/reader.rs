@@ -561,6 +561,7 @@ impl<R: Read> Input<R> {
             let chunk = &self.buf[self.pos..self.len];
             let mut i = 0;
             let mut done = false;
+            let mut mismatch = None;
             while i < chunk.len() {
                 if in_str {
                     if escaped {
@@ -601,7 +602,10 @@ impl<R: Read> Input<R> {
                                 break;
                             }
                         }
-                        Some(_) => return Err(ScanError::Mismatch(b)),
+                        Some(_) => {
+                            mismatch = Some(b);
+                            break;
+                        }
                         // The end of a scalar inside the enclosing list.
                         None => {
                             done = true;
@@ -630,6 +634,9 @@ impl<R: Read> Input<R> {
                 }
             }
             self.pos += i;
+            if let Some(b) = mismatch {
+                return Err(ScanError::Mismatch(b));
+            }
             if done {
                 return Ok(total);
             }
@@ -641,7 +648,9 @@ impl<R: Read> Input<R> {
 mod tests {
     use super::*;
 
-    fn read(input: &str) -> Vec<Result<(String, Result<Value, String>), String>> {
+    type Read = Result<(String, Result<Value, String>), String>;
+
+    fn read(input: &str) -> Vec<Read> {
         Reader::new(input.as_bytes())
             .map(|r| {
                 r.map(|e| (e.location.to_string(), e.value.map_err(|s| s.to_string())))

@@ -385,6 +385,21 @@ mod tests {
     }
 
     #[test]
+    fn observed_data_refs_exclude_exactly_the_non_observables() {
+        let Some(Prop {
+            kind: List(RefNot(not)),
+            ..
+        }) = sdo::OBSERVED_DATA.prop("object_refs")
+        else {
+            panic!("object_refs is a list of references");
+        };
+        for t in TYPES {
+            let observable = matches!(t.category, Category::Sco | Category::Sro);
+            assert_eq!(!not.contains(&t.name), observable, "{}", t.name);
+        }
+    }
+
+    #[test]
     fn type_props_do_not_shadow_common_props() {
         for t in TYPES {
             for p in t.props {

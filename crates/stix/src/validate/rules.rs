@@ -277,7 +277,7 @@ fn tlp1(map: &Obj, id: &str, c: &mut Checker<'_>) {
     };
     let level = match tlp {
         marking::Tlp::Clear => "white",
-        other => &other.tlp2_name()[..],
+        other => other.tlp2_name(),
     };
     let name = format!("TLP:{}", level.to_uppercase());
     if map
