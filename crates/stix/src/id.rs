@@ -86,7 +86,7 @@ pub fn is_type_name(name: &str) -> bool {
     (3..=250).contains(&b.len())
         && b[0].is_ascii_lowercase()
         && b[b.len() - 1] != b'-'
-        && !name.contains("--")
+        && !b.windows(2).any(|w| w == b"--")
         && b.iter()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }

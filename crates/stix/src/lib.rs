@@ -30,7 +30,7 @@
 //!     let entry = entry.expect("the bundle is well-formed JSON");
 //!     let object = entry.value.expect("each object is well-formed JSON");
 //!     for issue in validator.validate(&object) {
-//!         problems.push(format!("{}.{issue}", entry.location));
+//!         problems.push(format!("{}: {}", entry.location.qualify(&issue.path), issue.message));
 //!     }
 //! }
 //! assert_eq!(problems, ["objects[1].value: expected an IPv4 address or CIDR block like \

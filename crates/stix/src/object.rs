@@ -1,7 +1,7 @@
 //! [`StixObject`]: one STIX object, kept as its JSON properties, with typed access to what the
 //! hub itself reads (type, id, versions, markings, references).
 
-use crate::marking::{self, Tlp};
+use crate::marking::Tlp;
 use crate::schema::{self, Category};
 use crate::timestamp::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -195,9 +195,6 @@ fn collect_refs<'a>(key: &str, value: &'a Value, out: &mut Vec<&'a str>) {
         _ => {}
     }
 }
-
-/// The marking module's TLP lookup, reachable from objects too.
-pub use marking::tlp_of;
 
 #[cfg(test)]
 mod tests {

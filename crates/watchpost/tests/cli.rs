@@ -81,7 +81,7 @@ fn invalid_objects_are_named_by_file_index_and_path() {
     assert_eq!(
         lines,
         [
-            format!("{f}:objects[1].created_by_ref: must refer to a identity, not to a malware"),
+            format!("{f}:objects[1].created_by_ref: must refer to an identity, not to a malware"),
             format!(
                 "{f}:objects[1].valid_until: must be later than valid_from (2024-01-01T00:00:00Z)"
             ),

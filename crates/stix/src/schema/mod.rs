@@ -126,15 +126,31 @@ pub struct TypeSpec {
     pub rule: Option<Rule>,
 }
 
+/// String equality that rejects on length and first byte before calling `memcmp`: property
+/// and type lookups compare one name against a few dozen candidates, nearly all of which
+/// differ in one of the two, and the library call dominated validation time without this.
+#[inline]
+pub(crate) fn name_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
+}
+
+/// The property called `name` among `props`.
+pub(crate) fn find_prop(props: &'static [Prop], name: &str) -> Option<&'static Prop> {
+    props.iter().find(|p| name_eq(p.name, name))
+}
+
 impl TypeSpec {
     /// The type-specific property called `name`.
     pub fn prop(&self, name: &str) -> Option<&'static Prop> {
-        self.props.iter().find(|p| p.name == name)
+        find_prop(self.props, name)
     }
 
     /// The predefined extension with key `name`.
     pub fn extension(&self, name: &str) -> Option<&'static Struct> {
-        self.extensions.iter().copied().find(|s| s.name == name)
+        self.extensions
+            .iter()
+            .copied()
+            .find(|s| name_eq(s.name, name))
     }
 }
 
@@ -349,7 +365,7 @@ pub static TYPES: &[&TypeSpec] = &[
 /// assert!(type_spec("x-mitre-tactic").is_none());
 /// ```
 pub fn type_spec(object_type: &str) -> Option<&'static TypeSpec> {
-    TYPES.iter().copied().find(|t| t.name == object_type)
+    TYPES.iter().copied().find(|t| name_eq(t.name, object_type))
 }
 
 /// The common properties of objects of `category`, or of marking-definition.

@@ -54,13 +54,23 @@ pub(super) fn excerpt(s: &str) -> String {
     }
 }
 
-/// `a`, `a or b`, `a, b or c` — with article-free type names.
+/// `an identity`, `a file or directory`, `a file, directory or artifact`.
 pub(super) fn one_of(items: &[&str]) -> String {
     match items {
         [] => String::new(),
-        [one] => format!("a {one}"),
-        [init @ .., last] => format!("a {} or {last}", init.join(", ")),
+        [one] => with_article(one),
+        [init @ .., last] => format!("{} or {last}", with_article(&init.join(", "))),
     }
+}
+
+/// `an identity`, `a url`: STIX type names starting with a, e, i, o or x take "an" (x509 is
+/// read "ex"); those starting with u are read "you" and take "a".
+pub(super) fn with_article(word: &str) -> String {
+    let an = matches!(
+        word.as_bytes().first(),
+        Some(b'a' | b'e' | b'i' | b'o' | b'x')
+    );
+    format!("{} {word}", if an { "an" } else { "a" })
 }
 
 pub(super) fn range_message(what: &str, min: i64, max: i64, found: &Value) -> String {

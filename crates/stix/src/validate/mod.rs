@@ -212,20 +212,23 @@ impl<'a> Checker<'a> {
             Some(other) => self.at_key("id", |c| c.expected("an identifier", other)),
             None => {}
         }
+        // `type` and `id` are required everywhere and were looked at above.
+        let mut required_seen = usize::from(map.contains_key("id")) + 1;
         for (key, value) in map {
             if key == "type" || key == "id" {
                 continue;
             }
             let prop = spec
                 .and_then(|s| s.prop(key))
-                .or_else(|| common.iter().find(|p| p.name == key));
+                .or_else(|| schema::find_prop(common, key));
+            required_seen += usize::from(prop.is_some_and(|p| p.required));
             self.at_key(key, |c| match prop {
                 Some(p) => c.check_kind(value, &p.kind, spec),
                 None => c.check_custom_property(key, value),
             });
         }
         let type_props = spec.map_or(&[][..], |s| s.props);
-        self.check_required(map, common.iter().chain(type_props));
+        self.check_required(map, required_seen, common.iter().chain(type_props));
         self.check_versions(map, category);
         if let Some(rule) = spec.and_then(|s| s.rule) {
             rule(map, self);
@@ -236,11 +239,17 @@ impl<'a> Checker<'a> {
         rules::granular_selectors(map, self);
     }
 
+    /// Reports the required properties missing from `map`, given how many required ones the
+    /// caller already met while walking it (so a complete object costs no map lookups).
     fn check_required<'p>(
         &mut self,
         map: &Map<String, Value>,
-        props: impl Iterator<Item = &'p Prop>,
+        seen: usize,
+        props: impl Iterator<Item = &'p Prop> + Clone,
     ) {
+        if props.clone().filter(|p| p.required).count() == seen {
+            return;
+        }
         for p in props {
             if p.required && !map.contains_key(p.name) {
                 self.error_at(p.name, "required property is missing");
@@ -396,11 +405,15 @@ impl<'a> Checker<'a> {
         };
         if allow && !types.is_empty() && !types.contains(&target_type) {
             self.error(format!(
-                "must refer to {}, not to a {target_type}",
-                format::one_of(types)
+                "must refer to {}, not to {}",
+                format::one_of(types),
+                format::with_article(target_type)
             ));
         } else if !allow && types.contains(&target_type) {
-            self.error(format!("must not refer to a {target_type}"));
+            self.error(format!(
+                "must not refer to {}",
+                format::with_article(target_type)
+            ));
         }
     }
 
@@ -468,13 +481,15 @@ impl<'a> Checker<'a> {
         let Some(map) = value.as_object() else {
             return self.expected(&format!("a {} object", s.name), value);
         };
+        let mut required_seen = 0;
         for (key, v) in map {
-            if let Some(p) = s.props.iter().find(|p| p.name == key) {
+            if let Some(p) = schema::find_prop(s.props, key) {
+                required_seen += usize::from(p.required);
                 self.at_key(key, |c| c.check_kind(v, &p.kind, spec));
             }
         }
-        self.check_required(map, s.props.iter());
-        if s.at_least_one && !map.keys().any(|k| s.props.iter().any(|p| p.name == k)) {
+        self.check_required(map, required_seen, s.props.iter());
+        if s.at_least_one && !map.keys().any(|k| schema::find_prop(s.props, k).is_some()) {
             let names: Vec<&str> = s.props.iter().map(|p| p.name).collect();
             self.error(format!(
                 "{} needs at least one of {}",
