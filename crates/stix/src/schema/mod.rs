@@ -49,6 +49,9 @@ pub enum Kind {
     Ref(&'static [&'static str]),
     /// An identifier of an object of any type except these.
     RefNot(&'static [&'static str]),
+    /// An identifier of an object of these categories; custom types are accepted, since a
+    /// custom type may belong to any category.
+    RefCategory(&'static [Category]),
     /// A non-empty list.
     List(&'static Kind),
     /// A list that may be empty (the specification's few exceptions).
@@ -401,17 +404,26 @@ mod tests {
     }
 
     #[test]
-    fn observed_data_refs_exclude_exactly_the_non_observables() {
-        let Some(Prop {
-            kind: List(RefNot(not)),
-            ..
-        }) = sdo::OBSERVED_DATA.prop("object_refs")
-        else {
-            panic!("object_refs is a list of references");
-        };
-        for t in TYPES {
-            let observable = matches!(t.category, Category::Sco | Category::Sro);
-            assert_eq!(!not.contains(&t.name), observable, "{}", t.name);
+    fn observed_data_refs_take_observables_only() {
+        let v = crate::Validator::new();
+        let mut od = serde_json::json!({
+            "type": "observed-data", "spec_version": "2.1",
+            "id": "observed-data--b67d30ff-02ac-498a-92f9-32f845f448cf",
+            "created": "2016-04-06T19:58:16.000Z", "modified": "2016-04-06T19:58:16.000Z",
+            "first_observed": "2015-12-21T19:00:00Z", "last_observed": "2015-12-21T19:00:00Z",
+            "number_observed": 50,
+        });
+        for t in TYPES
+            .iter()
+            .map(|t| t.name)
+            .chain(["x-acme-sensor", "bundle"])
+        {
+            od["object_refs"] =
+                serde_json::json!([format!("{t}--b67d30ff-02ac-498a-92f9-32f845f448cf")]);
+            let observable = type_spec(t).map_or(t != "bundle", |s| {
+                matches!(s.category, Category::Sco | Category::Sro)
+            });
+            assert_eq!(v.validate(&od).is_empty(), observable, "{t}");
         }
     }
 

@@ -232,37 +232,10 @@ pub static OBSERVED_DATA: TypeSpec = sdo(
         prop!("last_observed": Timestamp, required),
         prop!("number_observed": Integer(1, 999_999_999), required),
         prop!("objects": ObservedObjects),
-        prop!("object_refs": List(&RefNot(NOT_OBSERVABLE))),
+        prop!("object_refs": List(&RefCategory(&[Category::Sco, Category::Sro]))),
     ],
     Some(rules::observed_data),
 );
-
-/// What observed-data `object_refs` may not point at: it lists SCOs and SROs only.
-const NOT_OBSERVABLE: &[&str] = &[
-    "attack-pattern",
-    "campaign",
-    "course-of-action",
-    "grouping",
-    "identity",
-    "incident",
-    "indicator",
-    "infrastructure",
-    "intrusion-set",
-    "location",
-    "malware",
-    "malware-analysis",
-    "note",
-    "observed-data",
-    "opinion",
-    "report",
-    "threat-actor",
-    "tool",
-    "vulnerability",
-    "marking-definition",
-    "language-content",
-    "extension-definition",
-    "bundle",
-];
 
 /// opinion (§4.15).
 pub static OPINION: TypeSpec = sdo(

@@ -322,6 +322,7 @@ impl<'a> Checker<'a> {
             }
             Kind::Ref(allowed) => self.check_ref(value, allowed, true),
             Kind::RefNot(forbidden) => self.check_ref(value, forbidden, false),
+            Kind::RefCategory(categories) => self.check_ref_category(value, categories),
             Kind::List(item) | Kind::ListOrEmpty(item) => {
                 self.check_list(value, item, matches!(kind, Kind::List(_)), spec)
             }
@@ -413,6 +414,22 @@ impl<'a> Checker<'a> {
             self.error(format!(
                 "must not refer to {}",
                 format::with_article(target_type)
+            ));
+        }
+    }
+
+    fn check_ref_category(&mut self, value: &Value, categories: &[Category]) {
+        let Some(target) = value.as_str().and_then(|r| Identifier::parse(r).ok()) else {
+            return self.check_ref(value, &[], true);
+        };
+        let allowed = match schema::type_spec(target.object_type) {
+            Some(spec) => categories.contains(&spec.category),
+            None => target.object_type != "bundle",
+        };
+        if !allowed {
+            self.error(format!(
+                "must not refer to {}",
+                format::with_article(target.object_type)
             ));
         }
     }
