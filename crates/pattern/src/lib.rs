@@ -1,5 +1,136 @@
-//! `watchpost-pattern`: the STIX 2.1 patterning language — lexer, parser, AST, semantic
-//! checks, the compiler to an indexed `PatternSet`, and the evaluator over observations.
+//! `watchpost-pattern`: the STIX patterning language — lexer, parser, syntax tree, semantic
+//! checks, and the evaluator with the exact semantics of the OASIS reference matcher.
 //!
-//! Not built yet (issue 4). It depends only on `watchpost-stix` and must never touch the
-//! network, the disk or an async runtime, so that it can be fuzzed and benchmarked alone.
+//! Main types: [`Pattern`] (a parsed and checked pattern; `Send + Sync`, immutable),
+//! [`PatternError`] (typed, with the column), [`EvalError`] (observations the reference would
+//! reject). The indexed `PatternSet` for matching many indicators at line rate is built on top
+//! of these (issue 4, in progress).
+//!
+//! It depends only on `watchpost-stix` and never touches the network, the disk or an async
+//! runtime, so it can be fuzzed and benchmarked alone.
+//!
+//! # Example
+//!
+//! ```
+//! use serde_json::json;
+//! use watchpost_pattern::Pattern;
+//!
+//! let pattern = Pattern::parse("[ipv4-addr:value ISSUBSET '198.51.100.0/24']").unwrap();
+//! let bundle = json!({"type": "bundle", "id": "bundle--1", "objects": [
+//!     {"type": "observed-data", "id": "observed-data--1", "number_observed": 1,
+//!      "first_observed": "2024-01-01T00:00:00Z", "last_observed": "2024-01-01T00:00:00Z",
+//!      "object_refs": ["ipv4-addr--1"]},
+//!     {"type": "ipv4-addr", "id": "ipv4-addr--1", "value": "198.51.100.7"}]});
+//! let matched = pattern.evaluate(&[bundle]).unwrap();
+//! assert_eq!(matched, Some(vec![Some("observed-data--1".to_string())]));
+//!
+//! let err = Pattern::parse("[file:hashes.'SHA-256' = 'f00']").unwrap_err();
+//! assert_eq!(err.message, "'f00' is not a valid SHA-256 hash");
+//! ```
+#![deny(missing_docs)]
+
+pub mod ast;
+mod check;
+pub mod cidr;
+mod error;
+pub mod eval;
+mod lexer;
+pub mod literal;
+mod parser;
+pub mod text;
+
+pub use ast::Version;
+pub use error::{ErrorKind, PatternError};
+pub use eval::EvalError;
+pub use parser::MAX_DEPTH;
+
+use ast::{CompExpr, ObsExpr, Op};
+use eval::compare::Prepared;
+use serde_json::Value;
+
+/// A parsed, checked STIX pattern.
+#[derive(Clone, Debug)]
+pub struct Pattern {
+    root: ObsExpr,
+    version: Version,
+    prepared: Vec<Prepared>,
+}
+
+impl Pattern {
+    /// Parses and checks a STIX 2.1 pattern.
+    pub fn parse(text: &str) -> Result<Self, PatternError> {
+        Self::parse_version(text, Version::V21)
+    }
+
+    /// Parses and checks a pattern of the given grammar version.
+    pub fn parse_version(text: &str, version: Version) -> Result<Self, PatternError> {
+        let root = parser::parse(text, version)?;
+        check::check(&root)?;
+        let mut prepared = Vec::new();
+        prepare_obs(&root, &mut prepared);
+        Ok(Pattern {
+            root,
+            version,
+            prepared,
+        })
+    }
+
+    /// The syntax tree.
+    pub fn root(&self) -> &ObsExpr {
+        &self.root
+    }
+
+    /// The grammar version it was parsed with.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// Matches observations (2.0 observed-data SDOs with embedded `objects`, or 2.1 bundles
+    /// of observed-data and SCOs, per the pattern's version). Returns the ids of the
+    /// observed-data of the first binding found, as the reference matcher reports them, or
+    /// `None` when the pattern does not match.
+    pub fn evaluate(
+        &self,
+        observations: &[Value],
+    ) -> Result<Option<Vec<Option<String>>>, EvalError> {
+        eval::run(&self.root, self.version, &self.prepared, observations)
+    }
+}
+
+/// Compiles the `LIKE` / `MATCHES` operands, in the order the evaluator meets the tests.
+fn prepare_obs(expr: &ObsExpr, out: &mut Vec<Prepared>) {
+    match expr {
+        ObsExpr::Simple(c) => prepare_comp(c, out),
+        ObsExpr::Group(inner) | ObsExpr::Qualified(inner, _) => prepare_obs(inner, out),
+        ObsExpr::And(items) | ObsExpr::Or(items) | ObsExpr::FollowedBy(items) => {
+            items.iter().for_each(|i| prepare_obs(i, out))
+        }
+    }
+}
+
+fn prepare_comp(expr: &CompExpr, out: &mut Vec<Prepared>) {
+    match expr {
+        CompExpr::And(items) | CompExpr::Or(items) => {
+            items.iter().for_each(|i| prepare_comp(i, out))
+        }
+        CompExpr::Test(t) => out.push(match &t.op {
+            Op::Like(s) => text::compile_like(s).map_or(Prepared::Plain, Prepared::Text),
+            Op::Matches(s) => text::compile_matches(s).map_or(Prepared::Plain, Prepared::Text),
+            _ => Prepared::Plain,
+        }),
+    }
+}
+
+/// Plugs pattern checking into the STIX validator, so `stix validate` and TAXII ingestion
+/// reject indicators whose pattern is not valid.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SyntaxChecker;
+
+impl watchpost_stix::PatternSyntax for SyntaxChecker {
+    fn check(&self, pattern: &str, pattern_version: &str) -> Result<(), String> {
+        let version = Version::parse(pattern_version).unwrap_or_default();
+        Pattern::parse_version(pattern, version)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}

@@ -19,6 +19,9 @@ enum Command {
     /// Work with STIX 2.1 content: validate files, compute SCO identifiers.
     #[command(subcommand)]
     Stix(commands::stix::StixCommand),
+    /// Work with STIX patterns: check them, evaluate them against observations.
+    #[command(subcommand)]
+    Pattern(commands::pattern::PatternCommand),
     /// Measure Watchpost's speed on real or generated inputs.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -28,6 +31,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Stix(cmd) => commands::stix::run(cmd),
+        Command::Pattern(cmd) => commands::pattern::run(cmd),
         Command::Bench(cmd) => commands::bench::run(cmd),
     };
     match result {
