@@ -37,12 +37,14 @@ pub mod eval;
 mod lexer;
 pub mod literal;
 mod parser;
+pub mod set;
 pub mod text;
 
 pub use ast::Version;
 pub use error::{ErrorKind, PatternError};
 pub use eval::EvalError;
 pub use parser::MAX_DEPTH;
+pub use set::{Hit, Matcher, PatternSet};
 
 use ast::{CompExpr, ObsExpr, Op};
 use eval::compare::Prepared;

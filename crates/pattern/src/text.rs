@@ -27,8 +27,7 @@ const SIZE_LIMIT: usize = 1 << 22;
 impl TextMatcher {
     /// Whether a string value matches.
     pub fn is_match_str(&self, value: &str) -> bool {
-        let normalized: String = value.nfc().collect();
-        self.text.is_match(&normalized)
+        self.text.is_match(&nfc_if_needed(value))
     }
 
     /// Whether a binary value matches: `LIKE` decodes it as UTF-8 first (an error when it is
@@ -43,6 +42,16 @@ impl TextMatcher {
             return Ok(self.is_match_str(text));
         }
         Ok(self.bytes.as_ref().is_some_and(|re| re.is_match(value)))
+    }
+}
+
+/// `value` in Unicode normalization form C, borrowed when it is ASCII (the common case, and
+/// already normalized).
+pub fn nfc_if_needed(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.is_ascii() {
+        std::borrow::Cow::Borrowed(value)
+    } else {
+        std::borrow::Cow::Owned(value.nfc().collect())
     }
 }
 

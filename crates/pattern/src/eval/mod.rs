@@ -14,6 +14,7 @@ mod observations;
 mod path;
 
 pub use observations::{observations, Observation};
+pub(crate) use path::probe_values;
 
 use crate::ast::{CompExpr, ObsExpr, Op, PropTest, Qualifier, Version};
 use binding::{Bindings, ErrorSlot, Join};
@@ -50,7 +51,7 @@ pub type Matched = Vec<usize>;
 type ObsRoots<'a> = IndexMap<usize, BTreeSet<&'a str>>;
 
 /// Prepared operands of the pattern's property tests, in tree order.
-pub(crate) type PreparedTests = Vec<Prepared>;
+pub(crate) type PreparedTests = [Prepared];
 
 pub(crate) struct Evaluator<'p, 'a> {
     pub(crate) version: Version,

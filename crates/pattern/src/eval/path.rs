@@ -168,3 +168,26 @@ fn deref<'a>(
     }
     Ok(values)
 }
+
+/// The JSON values `path` reaches from one object of an observation (binary values are left
+/// out: the indexes only hold text and numbers).
+pub(crate) fn probe_values<'a>(
+    obs: &Observation<'a>,
+    object: &'a Value,
+    path: &ObjectPath,
+) -> Vec<&'a Value> {
+    let mut values = vec![Val::Json(object)];
+    for step in &path.steps {
+        match step_values(obs, values, step) {
+            Ok(v) if !v.is_empty() => values = v,
+            _ => return Vec::new(),
+        }
+    }
+    values
+        .into_iter()
+        .filter_map(|v| match v {
+            Val::Json(j) => Some(j),
+            _ => None,
+        })
+        .collect()
+}

@@ -65,7 +65,8 @@ fn open(path: &PathBuf) -> io::Result<Box<dyn Read>> {
 }
 
 fn validate(args: &ValidateArgs) -> Result<ExitCode> {
-    let validator = Validator::new();
+    // Indicator patterns are checked by the pattern engine through the validator's hook.
+    let validator = Validator::new().with_pattern_syntax(watchpost_pattern::SyntaxChecker);
     let mut tally = Tally::default();
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
