@@ -7,25 +7,37 @@ use crate::error::PatternError;
 use crate::literal::Literal;
 use crate::text::{compile_like, compile_matches};
 
-/// Runs every check over the tree.
-pub fn check(root: &ObsExpr) -> Result<(), PatternError> {
-    check_obs(root)
+/// Which rules to apply: the matcher's (what it cannot evaluate) or also the validator's
+/// (what the specification forbids even where a matcher could cope).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Rules {
+    /// Mixed-type sets, regular expressions that do not compile.
+    Matcher,
+    /// Those, plus malformed hash literals and repeated qualifiers.
+    Validator,
 }
 
-fn check_obs(expr: &ObsExpr) -> Result<(), PatternError> {
+/// Runs the checks of `rules` over the tree.
+pub fn check(root: &ObsExpr, rules: Rules) -> Result<(), PatternError> {
+    check_obs(root, rules)
+}
+
+fn check_obs(expr: &ObsExpr, rules: Rules) -> Result<(), PatternError> {
     match expr {
-        ObsExpr::Simple(c) => check_comp(c),
-        ObsExpr::Group(inner) => check_obs(inner),
+        ObsExpr::Simple(c) => check_comp(c, rules),
+        ObsExpr::Group(inner) => check_obs(inner, rules),
         ObsExpr::And(items) | ObsExpr::Or(items) | ObsExpr::FollowedBy(items) => {
-            items.iter().try_for_each(check_obs)
+            items.iter().try_for_each(|i| check_obs(i, rules))
         }
         ObsExpr::Qualified(..) => {
-            check_duplicate_qualifiers(expr)?;
+            if rules == Rules::Validator {
+                check_duplicate_qualifiers(expr)?;
+            }
             let mut inner = expr;
             while let ObsExpr::Qualified(e, _) = inner {
                 inner = e;
             }
-            check_obs(inner)
+            check_obs(inner, rules)
         }
     }
 }
@@ -65,15 +77,19 @@ fn qualifier_column(q: &Qualifier) -> usize {
     }
 }
 
-fn check_comp(expr: &CompExpr) -> Result<(), PatternError> {
+fn check_comp(expr: &CompExpr, rules: Rules) -> Result<(), PatternError> {
     match expr {
-        CompExpr::And(items) | CompExpr::Or(items) => items.iter().try_for_each(check_comp),
-        CompExpr::Test(t) => check_test(t),
+        CompExpr::And(items) | CompExpr::Or(items) => {
+            items.iter().try_for_each(|i| check_comp(i, rules))
+        }
+        CompExpr::Test(t) => check_test(t, rules),
     }
 }
 
-fn check_test(t: &PropTest) -> Result<(), PatternError> {
-    check_hash(t)?;
+fn check_test(t: &PropTest, rules: Rules) -> Result<(), PatternError> {
+    if rules == Rules::Validator {
+        check_hash(t)?;
+    }
     match &t.op {
         Op::In(items) => check_set(items, t.column),
         Op::Matches(re) => compile_matches(re)

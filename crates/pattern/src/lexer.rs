@@ -32,6 +32,8 @@ pub enum Tok {
     IdentHyphen(String),
     /// A keyword (`AND`, `FOLLOWEDBY`…), or punctuation (`[`, `<=`…), by its text.
     Sym(&'static str),
+    /// A character no token starts with; the parser reports it where it expected something.
+    Invalid(char),
     /// The end of the pattern.
     Eof,
 }
@@ -324,10 +326,8 @@ impl Lexer {
             self.pos += 1;
             return Ok(Tok::Sym(t));
         }
-        Err(PatternError::syntax(
-            start + 1,
-            format!("`{}` is not allowed here", self.chars[start]),
-        ))
+        self.pos += 1;
+        Ok(Tok::Invalid(self.chars[start]))
     }
 }
 

@@ -13,7 +13,7 @@
 //!
 //! ```
 //! use serde_json::json;
-//! use watchpost_pattern::Pattern;
+//! use watchpost_pattern::{Pattern, Version};
 //!
 //! let pattern = Pattern::parse("[ipv4-addr:value ISSUBSET '198.51.100.0/24']").unwrap();
 //! let bundle = json!({"type": "bundle", "id": "bundle--1", "objects": [
@@ -24,7 +24,7 @@
 //! let matched = pattern.evaluate(&[bundle]).unwrap();
 //! assert_eq!(matched, Some(vec![Some("observed-data--1".to_string())]));
 //!
-//! let err = Pattern::parse("[file:hashes.'SHA-256' = 'f00']").unwrap_err();
+//! let err = Pattern::validate_version("[file:hashes.'SHA-256' = 'f00']", Version::V21).unwrap_err();
 //! assert_eq!(err.message, "'f00' is not a valid SHA-256 hash");
 //! ```
 #![deny(missing_docs)]
@@ -64,10 +64,23 @@ impl Pattern {
         Self::parse_version(text, Version::V21)
     }
 
-    /// Parses and checks a pattern of the given grammar version.
+    /// Parses a pattern of the given grammar version and checks what the reference matcher
+    /// checks: it can be evaluated.
     pub fn parse_version(text: &str, version: Version) -> Result<Self, PatternError> {
+        Self::parse_with(text, version, check::Rules::Matcher)
+    }
+
+    /// Parses and checks a pattern as the OASIS pattern validator does, on top of
+    /// [`Pattern::parse_version`]: hash literals must have their algorithm's shape, and a
+    /// qualifier type may not repeat on one observation expression. Indicators entering the
+    /// hub are held to this.
+    pub fn validate_version(text: &str, version: Version) -> Result<Self, PatternError> {
+        Self::parse_with(text, version, check::Rules::Validator)
+    }
+
+    fn parse_with(text: &str, version: Version, rules: check::Rules) -> Result<Self, PatternError> {
         let root = parser::parse(text, version)?;
-        check::check(&root)?;
+        check::check(&root, rules)?;
         let mut prepared = Vec::new();
         prepare_obs(&root, &mut prepared);
         Ok(Pattern {
@@ -131,7 +144,7 @@ pub struct SyntaxChecker;
 impl watchpost_stix::PatternSyntax for SyntaxChecker {
     fn check(&self, pattern: &str, pattern_version: &str) -> Result<(), String> {
         let version = Version::parse(pattern_version).unwrap_or_default();
-        Pattern::parse_version(pattern, version)
+        Pattern::validate_version(pattern, version)
             .map(|_| ())
             .map_err(|e| e.to_string())
     }

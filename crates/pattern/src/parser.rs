@@ -53,6 +53,7 @@ fn describe(tok: &Tok) -> String {
         Tok::Timestamp(_) => "a timestamp".into(),
         Tok::Ident(s) | Tok::IdentHyphen(s) => format!("`{s}`"),
         Tok::Sym(s) => format!("`{s}`"),
+        Tok::Invalid(c) => format!("`{c}`, which cannot appear in a pattern outside a string"),
         Tok::Eof => "the end of the pattern".into(),
     }
 }
@@ -236,8 +237,10 @@ impl Parser {
     fn qualifier_time(&mut self, keyword: &str) -> Result<i64, PatternError> {
         let column = self.column();
         let version = self.version;
+        // STIX 2.0 wrote these times as plain strings; later 2.0 grammars (and every 2.1
+        // one) use `t'…'`. A 2.0 pattern may use either.
         let text = self.take(|t| match (version, t) {
-            (Version::V21, Tok::Timestamp(t)) | (Version::V20, Tok::Str(t)) => Some(t.clone()),
+            (_, Tok::Timestamp(t)) | (Version::V20, Tok::Str(t)) => Some(t.clone()),
             _ => None,
         });
         let text = match text {

@@ -32,10 +32,6 @@ pub type ErrorSlot = Rc<RefCell<Option<EvalError>>>;
 /// Decides whether a left and a right binding may be joined.
 type Accept<'a> = Box<dyn Fn(&Binding, &Binding) -> bool + 'a>;
 
-/// The most combinations `REPEATS` may build from one list before giving up: a guard against
-/// inputs that would take the reference hours.
-const MAX_COMBINATIONS: usize = 1_000_000;
-
 fn disjoint(a: &[Inst], b: &[Inst]) -> bool {
     if a.len() * b.len() <= 64 {
         return a.iter().all(|x| !b.contains(x));
@@ -166,9 +162,10 @@ pub fn or<'a>(mut lhs: Bindings<'a>, mut rhs: Bindings<'a>) -> Bindings<'a> {
     }))
 }
 
-/// `REPEATS k TIMES`: combinations of k pairwise-disjoint bindings, built incrementally as
-/// the reference's `_filtered_combinations` does.
-pub fn repeats<'a>(input: Bindings<'a>, k: u64, errors: ErrorSlot) -> Bindings<'a> {
+/// `REPEATS k TIMES`: combinations of k pairwise-disjoint bindings, built incrementally and
+/// lazily as the reference's `_filtered_combinations` does — so the first combination is found
+/// without enumerating the others, however many there are.
+pub fn repeats<'a>(input: Bindings<'a>, k: u64) -> Bindings<'a> {
     if k == 1 {
         return input;
     }
@@ -176,10 +173,18 @@ pub fn repeats<'a>(input: Bindings<'a>, k: u64, errors: ErrorSlot) -> Bindings<'
     let mut input = input;
     let mut generated: Vec<Binding> = Vec::new();
     let mut primed = false;
-    let mut out: VecDeque<Binding> = VecDeque::new();
+    let mut current: Option<(FromList, Binding)> = None;
     Box::new(std::iter::from_fn(move || loop {
-        if let Some(b) = out.pop_front() {
-            return Some(b);
+        if let Some((combos, next_value)) = &mut current {
+            if let Step::Item(combo) = combos.next_step() {
+                let mut flat: Binding = combo.concat();
+                flat.extend_from_slice(next_value);
+                return Some(flat);
+            }
+            if let Some((_, v)) = current.take() {
+                generated.push(v);
+            }
+            continue;
         }
         if !primed {
             primed = true;
@@ -196,30 +201,109 @@ pub fn repeats<'a>(input: Bindings<'a>, k: u64, errors: ErrorSlot) -> Bindings<'
             .filter(|c| disjoint(c, &next_value))
             .cloned()
             .collect();
-        let mut budget = MAX_COMBINATIONS;
-        match combinations_from_list(&filtered, k - 1, &mut budget) {
-            Ok(subs) => {
-                for sub in subs {
-                    let mut combo: Binding = sub.concat();
-                    combo.extend_from_slice(&next_value);
-                    out.push_back(combo);
-                }
-            }
-            Err(Combos::NotEnough(_)) => {}
-            Err(Combos::TooMany) => {
-                errors.borrow_mut().get_or_insert(EvalError::input(
-                    "REPEATS would have to consider more than a million combinations of observations",
-                ));
-                return None;
-            }
-        }
-        generated.push(next_value);
+        current = Some((FromList::new(filtered, k - 1), next_value));
     }))
 }
 
-enum Combos {
+/// What the lazy combination generator produces next.
+enum Step {
+    Item(Vec<Binding>),
+    /// The reference's `NotEnoughValues(n)`: raised only before anything was produced.
     NotEnough(usize),
-    TooMany,
+    End,
+}
+
+/// A lazy port of the reference's `_filtered_combinations_from_list`, including its pruning.
+struct FromList {
+    list: Vec<Binding>,
+    k: usize,
+    i: usize,
+    started: bool,
+    done: bool,
+    /// The combinations of the elements after `i` that are disjoint from element `i`:
+    /// the generator, whether it produced anything, and how many elements it was given.
+    sub: Option<(Box<FromList>, bool, usize)>,
+}
+
+impl FromList {
+    fn new(list: Vec<Binding>, k: usize) -> Self {
+        FromList {
+            list,
+            k,
+            i: 0,
+            started: false,
+            done: false,
+            sub: None,
+        }
+    }
+
+    fn next_step(&mut self) -> Step {
+        if self.done {
+            return Step::End;
+        }
+        if self.k == 1 {
+            let item = self.list.get(self.i).map(|b| vec![b.clone()]);
+            self.i += 1;
+            return item.map_or(Step::End, Step::Item);
+        }
+        if !self.started {
+            self.started = true;
+            let bound = bound_largest(&self.list);
+            if bound < self.k {
+                self.done = true;
+                return Step::NotEnough(self.k - bound);
+            }
+        }
+        loop {
+            if self.sub.is_none() {
+                if self.i + self.k > self.list.len() {
+                    self.done = true;
+                    return Step::End;
+                }
+                let head = &self.list[self.i];
+                let filtered: Vec<Binding> = self.list[self.i + 1..]
+                    .iter()
+                    .filter(|c| disjoint(head, c))
+                    .cloned()
+                    .collect();
+                let len = filtered.len();
+                self.sub = Some((Box::new(FromList::new(filtered, self.k - 1)), false, len));
+            }
+            let Some((sub, yielded, filtered_len)) = &mut self.sub else {
+                continue;
+            };
+            match sub.next_step() {
+                Step::Item(mut combo) => {
+                    *yielded = true;
+                    combo.insert(0, self.list[self.i].clone());
+                    return Step::Item(combo);
+                }
+                Step::End => {
+                    self.sub = None;
+                    self.i += 1;
+                }
+                Step::NotEnough(_) if *yielded => {
+                    self.sub = None;
+                    self.i += 1;
+                }
+                Step::NotEnough(missing) => {
+                    let rest = self.list.len() - self.i - 1;
+                    let max_add = (rest - *filtered_len).min(self.list[self.i].len());
+                    let expected_missing = (missing + 1).saturating_sub(max_add);
+                    self.sub = None;
+                    if expected_missing > 0 {
+                        self.done = true;
+                        return if self.i == 0 {
+                            Step::NotEnough(expected_missing)
+                        } else {
+                            Step::End
+                        };
+                    }
+                    self.i += 1;
+                }
+            }
+        }
+    }
 }
 
 /// An upper bound on how many disjoint bindings can be picked from `list`
@@ -243,55 +327,6 @@ fn bound_largest(list: &[Binding]) -> usize {
         consumed.extend(available);
     }
     size + by_size[max_size].difference(&consumed).count() / max_size
-}
-
-/// All combinations of `k` pairwise-disjoint bindings from `list`, in the reference's order
-/// (its `_filtered_combinations_from_list`, including its pruning).
-fn combinations_from_list(
-    list: &[Binding],
-    k: usize,
-    budget: &mut usize,
-) -> Result<Vec<Vec<Binding>>, Combos> {
-    if k == 1 {
-        if *budget < list.len() {
-            return Err(Combos::TooMany);
-        }
-        *budget -= list.len();
-        return Ok(list.iter().map(|b| vec![b.clone()]).collect());
-    }
-    let bound = bound_largest(list);
-    if bound < k {
-        return Err(Combos::NotEnough(k - bound));
-    }
-    let mut out = Vec::new();
-    for i in 0..(list.len() + 1).saturating_sub(k) {
-        let rest = &list[i + 1..];
-        let filtered: Vec<Binding> = rest
-            .iter()
-            .filter(|c| disjoint(&list[i], c))
-            .cloned()
-            .collect();
-        match combinations_from_list(&filtered, k - 1, budget) {
-            Ok(subs) => {
-                for mut sub in subs {
-                    sub.insert(0, list[i].clone());
-                    out.push(sub);
-                }
-            }
-            Err(Combos::TooMany) => return Err(Combos::TooMany),
-            Err(Combos::NotEnough(missing)) => {
-                let max_add = (rest.len() - filtered.len()).min(list[i].len());
-                let expected_missing = (missing + 1).saturating_sub(max_add);
-                if expected_missing > 0 {
-                    if i == 0 {
-                        return Err(Combos::NotEnough(expected_missing));
-                    }
-                    return Ok(out);
-                }
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// The reference's interval overlap classes, used by `WITHIN` and `START`/`STOP`.

@@ -112,7 +112,7 @@ impl<'p, 'a> Evaluator<'p, 'a> {
                 let input = self.bindings(inner)?;
                 let errors = self.errors.clone();
                 match q {
-                    Qualifier::Repeats { times, .. } => binding::repeats(input, *times, errors),
+                    Qualifier::Repeats { times, .. } => binding::repeats(input, *times),
                     Qualifier::Within { micros, .. } => {
                         binding::within(input, *micros, obs, errors)
                     }

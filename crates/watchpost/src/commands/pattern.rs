@@ -18,7 +18,8 @@ pub enum PatternCommand {
         stix_version: String,
     },
     /// The conformance interface: reads JSON lines
-    /// `{"pattern": …, "observations": […], "stix_version": "2.0"|"2.1"}` on stdin and writes
+    /// `{"pattern": …, "observations": […], "stix_version": "2.0"|"2.1"}` on stdin (with
+    /// `"mode": "validate"`, the pattern validator's rules apply as well) and writes
     /// one line per input line: `{"matched": true, "sdos": […]}`, `{"matched": false}` or
     /// `{"error": {"kind": "syntax"|"semantic"|"input", "message": …, "column": N}}`.
     Eval,
@@ -40,7 +41,7 @@ fn version(text: &str) -> Result<Version> {
 }
 
 fn check(pattern: &str, stix_version: &str) -> Result<ExitCode> {
-    match Pattern::parse_version(pattern, version(stix_version)?) {
+    match Pattern::validate_version(pattern, version(stix_version)?) {
         Ok(_) => {
             println!("valid");
             Ok(ExitCode::SUCCESS)
@@ -100,7 +101,15 @@ fn eval_line(line: &str) -> Value {
         Some(one @ Value::Object(_)) => vec![one.clone()],
         Some(_) => return error("input", "observations must be a list", None),
     };
-    let compiled = match Pattern::parse_version(pattern, version) {
+    // `"mode": "validate"` applies the pattern validator's rules; the default is the
+    // matcher's, which accepts what it can evaluate.
+    let validate = request.get("mode").and_then(Value::as_str) == Some("validate");
+    let parsed = if validate {
+        Pattern::validate_version(pattern, version)
+    } else {
+        Pattern::parse_version(pattern, version)
+    };
+    let compiled = match parsed {
         Ok(p) => p,
         Err(e) => {
             let kind = match e.kind {
