@@ -48,11 +48,40 @@ Two modes:
     and STIX version, then the first N disagreements with the pattern and a
     compact dump of the observations. Exits 1 on any disagreement not listed in
     the allow file: a JSON list of ``{"id": ...}`` or ``{"pattern_regex": ...}``
-    objects, each with a ``"reason"``.
+    objects, each with a ``"reason"``; an entry may instead (or also) carry
+    ``"message_regex"`` (searched in the reference's error message) and be
+    narrowed with ``"stix_version"`` and ``"kind"`` (a disagreement kind or a
+    list of them: verdict, sdos, missing-error, unexpected-error, error-kind,
+    bad-output, crash, timeout). Every field given must match.
 
 ``generate`` requires the reference packages (use /work/venv-ref/bin/python);
-``check`` needs only the standard library. Never run on a case file inside the
-repository: write it to /tmp or target/.
+``check`` needs only the standard library. The case file (about 41 MB for the
+default 12,000 cases) belongs in /tmp or target/, never in the repository;
+``generate`` refuses other paths inside it.
+
+Reference behaviours the generator deliberately exercises (verified against
+stix2-matcher 3.0.0; an engine that deviates on purpose lists them in --allow):
+
+* ``sdos`` is the first binding sorted by observed-data input order; the
+  first binding follows the reference's enumeration order: comparison ``OR``
+  yields the observations matching the left operand first, observation ``OR``
+  alternates left/right starting left, observation ``AND``/``FOLLOWEDBY``
+  enumerate pairs diagonally (new right binding x cached left ones, then new
+  left binding x cached right ones).
+* ``number_observed`` N makes an observed-data usable N times by ``AND``,
+  ``FOLLOWEDBY`` and ``REPEATS`` (``[a] REPEATS 3 TIMES`` matches one SDO with
+  number_observed 3); it is listed once in ``sdos``.
+* type mismatches: ``=`` is false, so ``!=`` and ``NOT =`` are true; order
+  comparisons are false, and stay false under ``NOT`` (but ``NOT <`` between
+  binary data and a string with code points >= 256 is true); LIKE, MATCHES,
+  ISSUBSET and ISSUPERSET on non-strings are false, true under ``NOT``; ``IN``
+  is Python set membership (``true IN (1)`` holds, lists are never members).
+  A missing property never matches, not even negated.
+* ``NOT EXISTS`` is evaluated as ``EXISTS``; EXISTS next to another comparison
+  inside one ``[...]`` fails (TypeError) when both select the same observation.
+* 2.1 patterns on SDO/SRO types (observed-data, relationship, ...) never match;
+  references resolve only to objects in the observed-data's own object_refs,
+  but those may come from any bundle of the list (the bundles are merged).
 """
 
 from __future__ import annotations
@@ -1191,7 +1220,7 @@ class CaseGen:
                 k2 = kind
             items = []
             if self.p(0.8) or kind == "list":
-                items.append(self.lit_for(k2 if k2 != "str" else "str", base, pool) if k2 != "str" else s_lit(base))
+                items.append(s_lit(base) if k2 == "str" else self.lit_for(k2, base, pool))
             for _ in range(rng.randint(0 if items else 1, 3)):
                 other = self.pool_value(kind, pool)
                 if kind == "list":
@@ -2192,7 +2221,13 @@ def compact_obs(case, width=160):
     return "\n".join(lines)
 
 
+ALLOW_KEYS = ("id", "pattern_regex", "message_regex", "stix_version", "kind", "reason")
+
+
 def load_allow(path):
+    """Allow entries: {"id" | "pattern_regex" | "message_regex", "reason"}, optionally
+    narrowed by "stix_version" and "kind" (a disagreement kind such as "verdict",
+    "sdos", "missing-error", or a list of them); every field given must match."""
     if not path:
         return []
     with open(path, encoding="utf-8") as fh:
@@ -2201,18 +2236,34 @@ def load_allow(path):
         die("allow file must hold a JSON list")
     out = []
     for e in data:
-        if not isinstance(e, dict) or not ("id" in e or "pattern_regex" in e) or "reason" not in e:
-            die("allow entries need 'id' or 'pattern_regex', and 'reason': %r" % (e,))
-        out.append({"id": e.get("id"), "rx": re.compile(e["pattern_regex"]) if e.get("pattern_regex") else None,
+        if (not isinstance(e, dict) or not any(k in e for k in ("id", "pattern_regex", "message_regex"))
+                or "reason" not in e or set(e) - set(ALLOW_KEYS)):
+            die("allow entries need 'id', 'pattern_regex' or 'message_regex', and 'reason' (optional: "
+                "'stix_version', 'kind'): %r" % (e,))
+        out.append({"id": e.get("id"),
+                    "rx": re.compile(e["pattern_regex"]) if e.get("pattern_regex") else None,
+                    "mrx": re.compile(e["message_regex"]) if e.get("message_regex") else None,
+                    "version": e.get("stix_version"),
+                    "kind": [e["kind"]] if isinstance(e.get("kind"), str) else e.get("kind"),
                     "reason": e["reason"], "used": 0, "raw": e})
     return out
 
 
-def allowed_by(allow, case):
+def allowed_by(allow, case, verdict):
+    message = case["expect"].get("message", "")
     for e in allow:
-        if (e["id"] is not None and e["id"] == case["id"]) or (e["rx"] is not None and e["rx"].search(case["pattern"])):
-            e["used"] += 1
-            return e
+        if e["id"] is not None and e["id"] != case["id"]:
+            continue
+        if e["rx"] is not None and not e["rx"].search(case["pattern"]):
+            continue
+        if e["mrx"] is not None and not e["mrx"].search(message):
+            continue
+        if e["version"] is not None and e["version"] != case["stix_version"]:
+            continue
+        if e["kind"] is not None and verdict not in e["kind"]:
+            continue
+        e["used"] += 1
+        return e
     return None
 
 
@@ -2264,7 +2315,7 @@ def cmd_check(args):
                 for t in tags:
                     by_tag[t][0] += 1
                 continue
-            entry = allowed_by(allow, case)
+            entry = allowed_by(allow, case, verdict)
             if entry:
                 allowed_n += 1
                 by_kind["allowed " + verdict] += 1
@@ -2278,7 +2329,10 @@ def cmd_check(args):
                 reports.append((case, verdict, detail, got, answer))
             if aborted:
                 break
-    engine.close()
+    if aborted:
+        engine.stop()
+    else:
+        engine.close()
     elapsed = time.time() - t0
     disagree = total - agree - allowed_n
 
@@ -2325,13 +2379,16 @@ def main(argv=None):
     c.add_argument("--cases", required=True)
     c.add_argument("--binary", help="engine binary (default $WATCHPOST_BIN or target/debug/watchpost, "
                                     "relative to the repository root)")
-    c.add_argument("--allow", help="JSON list of {\"id\" | \"pattern_regex\", \"reason\"} known disagreements")
+    c.add_argument("--allow", help="JSON list of known disagreements: {\"id\" | \"pattern_regex\" | "
+                                   "\"message_regex\", \"reason\"[, \"stix_version\", \"kind\"]}")
     c.add_argument("--max-report", type=int, default=20)
     c.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for one answer line")
     c.add_argument("--limit", type=int, default=0, help="check only the first N cases")
     c.add_argument("--max-failures", type=int, default=5,
                    help="abort after this many consecutive crashes/timeouts (default 5)")
     args = ap.parse_args(argv)
+    if hasattr(signal, "SIGPIPE"):  # quiet exit when piped into head/less
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     if args.mode == "generate":
         return cmd_generate(args)
     return cmd_check(args)

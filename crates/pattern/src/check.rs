@@ -5,7 +5,7 @@
 use crate::ast::{CompExpr, ObsExpr, Op, PropTest, Qualifier, Step};
 use crate::error::PatternError;
 use crate::literal::Literal;
-use crate::text::{compile_like, compile_matches};
+use crate::text::check_regex;
 
 /// Which rules to apply: the matcher's (what it cannot evaluate) or also the validator's
 /// (what the specification forbids even where a matcher could cope).
@@ -92,12 +92,7 @@ fn check_test(t: &PropTest, rules: Rules) -> Result<(), PatternError> {
     }
     match &t.op {
         Op::In(items) => check_set(items, t.column),
-        Op::Matches(re) => compile_matches(re)
-            .map(|_| ())
-            .map_err(|e| PatternError::semantic(t.column, e)),
-        Op::Like(like) => compile_like(like)
-            .map(|_| ())
-            .map_err(|e| PatternError::semantic(t.column, e)),
+        Op::Matches(re) => check_regex(re).map_err(|e| PatternError::semantic(t.column, e)),
         _ => Ok(()),
     }
 }

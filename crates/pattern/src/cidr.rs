@@ -77,15 +77,20 @@ pub fn parse(text: &str, need_prefix: bool) -> Result<Net, String> {
 /// The C library's `inet_aton`: one to four parts, each decimal, octal (leading 0) or hex
 /// (0x); the last part fills the remaining bytes.
 pub fn inet_aton(text: &str) -> Option<u32> {
-    let parts: Vec<&str> = text.split('.').collect();
-    if parts.is_empty() || parts.len() > 4 {
-        return None;
+    // The common dotted quad first, without the general parser.
+    if let Ok(a) = text.parse::<std::net::Ipv4Addr>() {
+        return Some(u32::from(a));
     }
-    let mut values = Vec::with_capacity(4);
-    for part in &parts {
-        values.push(c_number(part)?);
+    let mut values = [0u32; 4];
+    let mut n = 0;
+    for part in text.split('.') {
+        if n == 4 {
+            return None;
+        }
+        values[n] = c_number(part)?;
+        n += 1;
     }
-    let (last, init) = values.split_last()?;
+    let (last, init) = values[..n].split_last()?;
     let mut out: u64 = 0;
     for (i, v) in init.iter().enumerate() {
         if *v > 255 {

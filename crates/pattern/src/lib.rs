@@ -39,6 +39,7 @@ pub mod literal;
 mod parser;
 pub mod set;
 pub mod text;
+pub mod workload;
 
 pub use ast::Version;
 pub use error::{ErrorKind, PatternError};
@@ -46,7 +47,7 @@ pub use eval::EvalError;
 pub use parser::MAX_DEPTH;
 pub use set::{Hit, Matcher, PatternSet};
 
-use ast::{CompExpr, ObsExpr, Op};
+use ast::{CompExpr, ObsExpr};
 use eval::compare::Prepared;
 use serde_json::Value;
 
@@ -112,7 +113,7 @@ impl Pattern {
     }
 }
 
-/// Compiles the `LIKE` / `MATCHES` operands, in the order the evaluator meets the tests.
+/// A slot for each property test's compiled operand, in the order the evaluator meets them.
 fn prepare_obs(expr: &ObsExpr, out: &mut Vec<Prepared>) {
     match expr {
         ObsExpr::Simple(c) => prepare_comp(c, out),
@@ -128,11 +129,7 @@ fn prepare_comp(expr: &CompExpr, out: &mut Vec<Prepared>) {
         CompExpr::And(items) | CompExpr::Or(items) => {
             items.iter().for_each(|i| prepare_comp(i, out))
         }
-        CompExpr::Test(t) => out.push(match &t.op {
-            Op::Like(s) => text::compile_like(s).map_or(Prepared::Plain, Prepared::Text),
-            Op::Matches(s) => text::compile_matches(s).map_or(Prepared::Plain, Prepared::Text),
-            _ => Prepared::Plain,
-        }),
+        CompExpr::Test(_) => out.push(Prepared::new()),
     }
 }
 

@@ -46,6 +46,12 @@ pub fn timestamp_micros(text: &str) -> Result<i64, String> {
 
 /// Decodes a hex literal body.
 pub(crate) fn hex(text: &str, column: usize) -> Result<Vec<u8>, PatternError> {
+    if text.len() % 2 != 0 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(PatternError::syntax(
+            column,
+            "expected an even number of hex digits",
+        ));
+    }
     (0..text.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&text[i..i + 2], 16))
@@ -87,6 +93,8 @@ mod tests {
         assert_eq!(base64("aGk="), b"hi");
         assert_eq!(base64("aGVs"), b"hel");
         assert_eq!(hex("00fF", 1).unwrap(), [0, 255]);
+        assert!(hex("4d5a9", 1).is_err());
+        assert!(hex("ắ0", 1).is_err());
     }
 
     #[test]

@@ -99,12 +99,34 @@ pub fn compile_matches(pattern: &str) -> Result<TextMatcher, String> {
     })
 }
 
+/// Checks that a `MATCHES` operand is an expression we can compile, without compiling it
+/// (parsing is cheap; compiling happens on first use).
+pub fn check_regex(pattern: &str) -> Result<(), String> {
+    let pattern: String = pattern.nfc().collect();
+    regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(&translate_python(&pattern))
+        .map(|_| ())
+        .map_err(|e| {
+            let lookaround = ["(?=", "(?!", "(?<=", "(?<!"]
+                .iter()
+                .any(|s| pattern.contains(s));
+            if lookaround {
+                LOOKAROUND.to_string()
+            } else {
+                format!("cannot compile the MATCHES expression: {e}")
+            }
+        })
+}
+
+const LOOKAROUND: &str = "look-around assertions are not supported in MATCHES (Watchpost matches in linear time); rewrite the expression without (?= (?! (?<= (?<!";
+
 fn unsupported(pattern: &str, e: regex::Error) -> String {
     let lookaround = ["(?=", "(?!", "(?<=", "(?<!"]
         .iter()
         .any(|s| pattern.contains(s));
     if lookaround {
-        "look-around assertions are not supported in MATCHES (Watchpost matches in linear time); rewrite the expression without (?= (?! (?<= (?<!".into()
+        LOOKAROUND.into()
     } else {
         format!("cannot compile the MATCHES expression: {e}")
     }

@@ -45,18 +45,32 @@ pub struct Values {
 
 fn ip(rng: &mut Rng) -> String {
     let v = rng.next_u64();
-    format!("{}.{}.{}.{}", 1 + v % 223, (v >> 8) % 256, (v >> 16) % 256, 1 + (v >> 24) % 254)
+    format!(
+        "{}.{}.{}.{}",
+        1 + v % 223,
+        (v >> 8) % 256,
+        (v >> 16) % 256,
+        1 + (v >> 24) % 254
+    )
 }
 
 fn label(rng: &mut Rng) -> String {
-    const SYL: [&str; 16] = ["ka", "lo", "mi", "nu", "po", "ra", "si", "tu", "ve", "xa", "zo", "be", "ci", "do", "fu", "ge"];
+    const SYL: [&str; 16] = [
+        "ka", "lo", "mi", "nu", "po", "ra", "si", "tu", "ve", "xa", "zo", "be", "ci", "do", "fu",
+        "ge",
+    ];
     let n = 2 + rng.below(3);
     (0..n).map(|_| SYL[rng.below(16) as usize]).collect()
 }
 
 fn domain(rng: &mut Rng) -> String {
     const TLD: [&str; 6] = ["com", "net", "org", "vn", "info", "xyz"];
-    format!("{}{}.{}", label(rng), rng.below(1000), TLD[rng.below(6) as usize])
+    format!(
+        "{}{}.{}",
+        label(rng),
+        rng.below(1000),
+        TLD[rng.below(6) as usize]
+    )
 }
 
 fn sha256(rng: &mut Rng) -> String {

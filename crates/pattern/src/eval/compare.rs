@@ -150,13 +150,19 @@ fn member(value: &Val<'_>, set: &[Literal]) -> Result<bool, EvalError> {
     })
 }
 
-/// The compiled operand of a test, prepared once per pattern.
-#[derive(Clone, Debug)]
-pub enum Prepared {
-    /// Operators that need nothing prepared.
-    Plain,
-    /// `LIKE` / `MATCHES`.
-    Text(TextMatcher),
+/// The compiled operand of a `LIKE` / `MATCHES` test, compiled the first time it is needed:
+/// a set of a million indicators must not pay for a hundred thousand regular expressions that
+/// may never be evaluated.
+pub type Prepared = std::sync::OnceLock<Option<TextMatcher>>;
+
+fn text_matcher<'p>(op: &Op, prepared: &'p Prepared) -> Option<&'p TextMatcher> {
+    prepared
+        .get_or_init(|| match op {
+            Op::Like(s) => crate::text::compile_like(s).ok(),
+            Op::Matches(s) => crate::text::compile_matches(s).ok(),
+            _ => None,
+        })
+        .as_ref()
 }
 
 /// Whether `value` passes `op` (before `NOT`).
@@ -170,7 +176,7 @@ pub fn passes(value: &Val<'_>, op: &Op, prepared: &Prepared) -> Result<bool, Eva
         Op::Ge(l) => matches!(order(value, l)?, Some(Ordering::Greater | Ordering::Equal)),
         Op::In(set) => member(value, set)?,
         Op::Like(_) | Op::Matches(_) => {
-            let Prepared::Text(m) = prepared else {
+            let Some(m) = text_matcher(op, prepared) else {
                 return Ok(false);
             };
             match value {

@@ -14,7 +14,7 @@ mod observations;
 mod path;
 
 pub use observations::{observations, Observation};
-pub(crate) use path::probe_values;
+pub(crate) use path::visit_probe;
 
 use crate::ast::{CompExpr, ObsExpr, Op, PropTest, Qualifier, Version};
 use binding::{Bindings, ErrorSlot, Join};

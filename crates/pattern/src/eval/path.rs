@@ -169,25 +169,80 @@ fn deref<'a>(
     Ok(values)
 }
 
-/// The JSON values `path` reaches from one object of an observation (binary values are left
-/// out: the indexes only hold text and numbers).
-pub(crate) fn probe_values<'a>(
+/// Calls `f` with each JSON value `steps` reach from one object of an observation, without
+/// allocating: the matcher's hot path. Follows references like [`select`]; binary (`_hex`,
+/// `_bin`) properties are skipped, since the indexes hold only text and numbers.
+pub(crate) fn visit_probe<'a>(
     obs: &Observation<'a>,
-    object: &'a Value,
-    path: &ObjectPath,
-) -> Vec<&'a Value> {
-    let mut values = vec![Val::Json(object)];
-    for step in &path.steps {
-        match step_values(obs, values, step) {
-            Ok(v) if !v.is_empty() => values = v,
-            _ => return Vec::new(),
+    value: &'a Value,
+    steps: &[Step],
+    f: &mut impl FnMut(&'a Value),
+) {
+    let Some((step, rest)) = steps.split_first() else {
+        return f(value);
+    };
+    match step {
+        Step::Key(key) => {
+            let Some(child) = value.as_object().and_then(|m| m.get(key)) else {
+                return;
+            };
+            if key.ends_with("_hex") || key.ends_with("_bin") {
+                return;
+            }
+            if key.ends_with("_ref") {
+                if let Some(r) = child.as_str() {
+                    for target in obs.resolve(r) {
+                        visit_probe(obs, target, rest, f);
+                    }
+                }
+                return;
+            }
+            if key.ends_with("_refs") {
+                return visit_refs(obs, child, rest, f);
+            }
+            visit_probe(obs, child, rest, f);
+        }
+        Step::Index(i) => {
+            let item = usize::try_from(*i)
+                .ok()
+                .and_then(|i| value.as_array()?.get(i));
+            if let Some(item) = item {
+                visit_probe(obs, item, rest, f);
+            }
+        }
+        Step::AnyIndex => {
+            for item in value.as_array().into_iter().flatten() {
+                visit_probe(obs, item, rest, f);
+            }
         }
     }
-    values
-        .into_iter()
-        .filter_map(|v| match v {
-            Val::Json(j) => Some(j),
-            _ => None,
-        })
-        .collect()
+}
+
+/// After a `_refs` property the value is the list of objects it names; only an index step
+/// can follow.
+fn visit_refs<'a>(
+    obs: &Observation<'a>,
+    refs: &'a Value,
+    rest: &[Step],
+    f: &mut impl FnMut(&'a Value),
+) {
+    let Some(refs) = refs.as_array() else { return };
+    let resolved = refs
+        .iter()
+        .filter_map(Value::as_str)
+        .flat_map(|r| obs.resolve(r));
+    match rest.split_first() {
+        Some((Step::AnyIndex, after)) => {
+            for target in resolved {
+                visit_probe(obs, target, after, f);
+            }
+        }
+        Some((Step::Index(i), after)) => {
+            let mut resolved = resolved;
+            if let Some(target) = usize::try_from(*i).ok().and_then(|i| resolved.nth(i)) {
+                visit_probe(obs, target, after, f);
+            }
+        }
+        _ => {}
+    }
 }

@@ -78,19 +78,59 @@ pub struct Rejected {
     pub error: PatternError,
 }
 
+/// The targets of one index entry; nearly always exactly one, kept inline.
+#[derive(Clone, Debug)]
+enum Targets {
+    One(Target),
+    Many(Vec<Target>),
+}
+
+impl Targets {
+    fn push(&mut self, t: Target) {
+        match self {
+            Targets::One(first) => *self = Targets::Many(vec![*first, t]),
+            Targets::Many(v) => v.push(t),
+        }
+    }
+
+    fn extend_into(&self, out: &mut Vec<Target>) {
+        match self {
+            Targets::One(t) => out.push(*t),
+            Targets::Many(v) => out.extend_from_slice(v),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Targets::One(_) => 0,
+            Targets::Many(v) => v.capacity() * std::mem::size_of::<Target>(),
+        }
+    }
+}
+
+fn add_target<K: Eq + Hash>(map: &mut FxHashMap<K, Targets>, key: K, t: Target) {
+    match map.entry(key) {
+        std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().push(t),
+        std::collections::hash_map::Entry::Vacant(e) => {
+            e.insert(Targets::One(t));
+        }
+    }
+}
+
 /// An immutable, indexed set of patterns. `Send + Sync`: many matchers may share one.
+///
+/// Only the pattern texts are kept besides the indexes: a matcher parses a pattern again when
+/// it has to verify a candidate (and caches it), which keeps a million indicators in a few
+/// hundred megabytes.
 pub struct PatternSet {
-    patterns: Vec<Pattern>,
-    /// The `[...]` parts of each pattern, in evaluation order.
-    parts: Vec<Vec<ObsExpr>>,
-    /// Where each part's prepared operands start in its pattern's list.
-    part_offsets: Vec<Vec<usize>>,
+    texts: Vec<Box<str>>,
+    versions: Vec<Version>,
     multi: Vec<bool>,
     probes: Vec<ObjectPath>,
     probes_by_type: FxHashMap<String, Vec<ProbeId>>,
-    eq: FxHashMap<u64, Vec<Target>>,
-    /// (probe, prefix length, masked address) → targets; IPv6 addresses in the upper bits.
-    cidr: FxHashMap<(ProbeId, u8, u128), Vec<Target>>,
+    eq: FxHashMap<u64, Targets>,
+    /// (probe, prefix length + 128 for IPv6, masked address) → targets.
+    cidr: FxHashMap<(ProbeId, u8, u128), Targets>,
     cidr_lengths: FxHashMap<ProbeId, Vec<(bool, u8)>>,
     substrings: Option<AhoCorasick>,
     substring_targets: Vec<(ProbeId, Target)>,
@@ -99,10 +139,53 @@ pub struct PatternSet {
     stats: Stats,
 }
 
-fn eq_hash(probe: ProbeId, value: &KeyValue) -> u64 {
+/// A value as the equality index hashes it, borrowed from an observation or a literal.
+#[derive(Clone, Copy)]
+enum KeyRef<'a> {
+    Str(&'a str),
+    Int(i128),
+    Float(u64),
+}
+
+impl<'a> KeyRef<'a> {
+    fn of_key(k: &'a KeyValue) -> Self {
+        match k {
+            KeyValue::Str(s) => KeyRef::Str(s),
+            KeyValue::Int(i) => KeyRef::Int(*i),
+            KeyValue::Float(f) => KeyRef::Float(*f),
+        }
+    }
+
+    fn of_json(v: &'a serde_json::Value) -> Option<Self> {
+        match v {
+            serde_json::Value::String(s) => Some(KeyRef::Str(s)),
+            other => KeyValue::of_json(other).map(|k| match k {
+                KeyValue::Int(i) => KeyRef::Int(i),
+                KeyValue::Float(f) => KeyRef::Float(f),
+                KeyValue::Str(_) => KeyRef::Int(0),
+            }),
+        }
+    }
+}
+
+fn eq_hash(probe: ProbeId, value: KeyRef<'_>) -> u64 {
     let mut h = FxHasher::default();
-    probe.hash(&mut h);
-    value.hash(&mut h);
+    h.write_u32(probe);
+    match value {
+        KeyRef::Str(s) => {
+            h.write_u8(0);
+            h.write(s.as_bytes());
+            h.write_u8(0xff);
+        }
+        KeyRef::Int(i) => {
+            h.write_u8(1);
+            h.write_i128(i);
+        }
+        KeyRef::Float(f) => {
+            h.write_u8(2);
+            h.write_u64(f);
+        }
+    }
     h.finish()
 }
 
@@ -116,9 +199,9 @@ impl PatternSet {
         let mut rejected = Vec::new();
         for (index, (text, version)) in patterns.into_iter().enumerate() {
             match Pattern::parse_version(text, version) {
-                Ok(p) => builder.add(index as PatternId, p),
+                Ok(p) => builder.add(index as PatternId, text, version, &p),
                 Err(error) => {
-                    builder.placeholder();
+                    builder.placeholder(version);
                     rejected.push(Rejected { index, error });
                 }
             }
@@ -131,11 +214,40 @@ impl PatternSet {
         &self.stats
     }
 
-    /// The compiled pattern with this id.
-    pub fn pattern(&self, id: PatternId) -> Option<&Pattern> {
-        self.patterns
-            .get(id as usize)
-            .filter(|_| !self.parts[id as usize].is_empty())
+    /// Number of pattern ids (rejected ones included).
+    pub fn len(&self) -> usize {
+        self.texts.len()
+    }
+
+    /// Whether the set has no patterns.
+    pub fn is_empty(&self) -> bool {
+        self.texts.is_empty()
+    }
+
+    /// The text of the pattern with this id.
+    pub fn text(&self, id: PatternId) -> Option<&str> {
+        self.texts.get(id as usize).map(|t| &**t)
+    }
+
+    /// Parses a pattern of the set again, with its parts and where their operands start.
+    fn parsed(&self, id: PatternId) -> Option<Parsed> {
+        let i = id as usize;
+        let pattern = Pattern::parse_version(&self.texts[i], self.versions[i]).ok()?;
+        let mut parts = Vec::new();
+        collect_parts(pattern.root(), &mut parts);
+        let mut offsets = Vec::with_capacity(parts.len());
+        let mut offset = 0;
+        for part in &parts {
+            offsets.push(offset);
+            let mut slots = Vec::new();
+            crate::prepare_obs(part, &mut slots);
+            offset += slots.len();
+        }
+        Some(Parsed {
+            pattern,
+            parts,
+            offsets,
+        })
     }
 
     /// Candidate `[...]` parts for an observation: everything its values hit in the
@@ -150,58 +262,60 @@ impl PatternSet {
                 continue;
             };
             for &probe in probes {
-                self.probe_candidates(obs, object, probe, out);
+                let path = &self.probes[probe as usize];
+                crate::eval::visit_probe(obs, object, &path.steps, &mut |v| {
+                    self.value_candidates(probe, v, out)
+                });
             }
         }
-        out.sort_unstable();
-        out.dedup();
+        if out.len() > 1 {
+            out.sort_unstable();
+            out.dedup();
+        }
     }
 
-    fn probe_candidates(
-        &self,
-        obs: &Observation<'_>,
-        object: &serde_json::Value,
-        probe: ProbeId,
-        out: &mut Vec<Target>,
-    ) {
-        let path = &self.probes[probe as usize];
-        let values = crate::eval::probe_values(obs, object, path);
-        for v in values {
-            if let Some(k) = KeyValue::of_json(v) {
-                if let Some(ts) = self.eq.get(&eq_hash(probe, &k)) {
-                    out.extend_from_slice(ts);
-                }
+    fn value_candidates(&self, probe: ProbeId, v: &serde_json::Value, out: &mut Vec<Target>) {
+        if let Some(k) = KeyRef::of_json(v) {
+            if let Some(ts) = self.eq.get(&eq_hash(probe, k)) {
+                ts.extend_into(out);
             }
-            let Some(s) = v.as_str() else { continue };
-            if let Some(lengths) = self.cidr_lengths.get(&probe) {
-                if let Ok(net) = crate::cidr::parse(s, false) {
-                    for &(v6, len) in lengths {
-                        let masked = match net {
-                            Net::V4(a, p) if !v6 && p >= len => Some(u128::from(mask4(a, len))),
-                            Net::V6(a, p) if v6 && p >= len => Some(mask6(a, len)),
-                            _ => None,
-                        };
-                        if let Some(m) = masked {
-                            if let Some(ts) = self.cidr.get(&(probe, len + u8::from(v6) * 128, m)) {
-                                out.extend_from_slice(ts);
-                            }
-                        }
-                    }
-                }
-            }
-            if self.substring_probes.get(probe as usize) == Some(&true) {
-                if let Some(ac) = &self.substrings {
-                    let text = crate::text::nfc_if_needed(s);
-                    for m in ac.find_overlapping_iter(text.as_ref()) {
-                        let (p, t) = self.substring_targets[m.pattern().as_usize()];
-                        if p == probe {
-                            out.push(t);
+        }
+        let Some(s) = v.as_str() else { return };
+        if let Some(lengths) = self.cidr_lengths.get(&probe) {
+            if let Ok(net) = crate::cidr::parse(s, false) {
+                for &(v6, len) in lengths {
+                    let masked = match net {
+                        Net::V4(a, p) if !v6 && p >= len => Some(u128::from(mask4(a, len))),
+                        Net::V6(a, p) if v6 && p >= len => Some(mask6(a, len)),
+                        _ => None,
+                    };
+                    if let Some(m) = masked {
+                        if let Some(ts) = self.cidr.get(&(probe, len + u8::from(v6) * 128, m)) {
+                            ts.extend_into(out);
                         }
                     }
                 }
             }
         }
+        if self.substring_probes.get(probe as usize) == Some(&true) {
+            if let Some(ac) = &self.substrings {
+                let text = crate::text::nfc_if_needed(s);
+                for m in ac.find_overlapping_iter(text.as_ref()) {
+                    let (p, t) = self.substring_targets[m.pattern().as_usize()];
+                    if p == probe {
+                        out.push(t);
+                    }
+                }
+            }
+        }
     }
+}
+
+/// A pattern parsed again for verification.
+struct Parsed {
+    pattern: Pattern,
+    parts: Vec<ObsExpr>,
+    offsets: Vec<usize>,
 }
 
 fn mask4(a: u32, len: u8) -> u32 {
@@ -214,14 +328,13 @@ fn mask6(a: u128, len: u8) -> u128 {
 
 #[derive(Default)]
 struct Builder {
-    patterns: Vec<Pattern>,
-    parts: Vec<Vec<ObsExpr>>,
-    part_offsets: Vec<Vec<usize>>,
+    texts: Vec<Box<str>>,
+    versions: Vec<Version>,
     multi: Vec<bool>,
     probe_ids: FxHashMap<ObjectPath, ProbeId>,
     probes: Vec<ObjectPath>,
-    eq: FxHashMap<u64, Vec<Target>>,
-    cidr: FxHashMap<(ProbeId, u8, u128), Vec<Target>>,
+    eq: FxHashMap<u64, Targets>,
+    cidr: FxHashMap<(ProbeId, u8, u128), Targets>,
     cidr_lengths: FxHashMap<ProbeId, Vec<(bool, u8)>>,
     pieces: Vec<String>,
     substring_targets: Vec<(ProbeId, Target)>,
@@ -230,10 +343,9 @@ struct Builder {
 }
 
 impl Builder {
-    fn placeholder(&mut self) {
-        self.patterns.push(placeholder_pattern());
-        self.parts.push(Vec::new());
-        self.part_offsets.push(Vec::new());
+    fn placeholder(&mut self, version: Version) {
+        self.texts.push("".into());
+        self.versions.push(version);
         self.multi.push(false);
     }
 
@@ -247,7 +359,7 @@ impl Builder {
         id
     }
 
-    fn add(&mut self, id: PatternId, pattern: Pattern) {
+    fn add(&mut self, id: PatternId, text: &str, version: Version, pattern: &Pattern) {
         let mut parts = Vec::new();
         collect_parts(pattern.root(), &mut parts);
         let multi = !matches!(pattern.root(), ObsExpr::Simple(_));
@@ -274,17 +386,8 @@ impl Builder {
                 Some(ks) => ks.into_iter().for_each(|k| self.add_key(k, target)),
             }
         }
-        let mut offsets = Vec::with_capacity(parts.len());
-        let mut offset = 0;
-        for part in &parts {
-            offsets.push(offset);
-            let mut prepared = Vec::new();
-            crate::prepare_obs(part, &mut prepared);
-            offset += prepared.len();
-        }
-        self.patterns.push(pattern);
-        self.parts.push(parts);
-        self.part_offsets.push(offsets);
+        self.texts.push(text.into());
+        self.versions.push(version);
         self.multi.push(multi);
     }
 
@@ -292,7 +395,7 @@ impl Builder {
         let probe = self.probe(key.path());
         match key {
             Key::Eq(_, v) => {
-                self.eq.entry(eq_hash(probe, &v)).or_default().push(target);
+                add_target(&mut self.eq, eq_hash(probe, KeyRef::of_key(&v)), target);
                 self.stats.eq_keys += 1;
             }
             Key::Cidr(_, net) => {
@@ -300,10 +403,11 @@ impl Builder {
                     Net::V4(a, l) => (false, l, u128::from(mask4(a, l))),
                     Net::V6(a, l) => (true, l, mask6(a, l)),
                 };
-                self.cidr
-                    .entry((probe, len + u8::from(v6) * 128, masked))
-                    .or_default()
-                    .push(target);
+                add_target(
+                    &mut self.cidr,
+                    (probe, len + u8::from(v6) * 128, masked),
+                    target,
+                );
                 let lengths = self.cidr_lengths.entry(probe).or_default();
                 if !lengths.contains(&(v6, len)) {
                     lengths.push((v6, len));
@@ -334,11 +438,10 @@ impl Builder {
                 .push(i as ProbeId);
         }
         self.stats.probes = self.probes.len();
-        self.stats.heap_bytes = estimate_heap(&self);
+        self.stats.heap_bytes = estimate_heap(&self, substrings.as_ref());
         PatternSet {
-            patterns: self.patterns,
-            parts: self.parts,
-            part_offsets: self.part_offsets,
+            texts: self.texts,
+            versions: self.versions,
             multi: self.multi,
             probes: self.probes,
             probes_by_type,
@@ -354,21 +457,16 @@ impl Builder {
     }
 }
 
-/// A rough account of the index's heap: entries and the vectors they point to.
-fn estimate_heap(b: &Builder) -> usize {
-    let targets = std::mem::size_of::<Target>();
-    let eq: usize = b.eq.values().map(|v| 48 + v.capacity() * targets).sum();
-    let cidr: usize = b.cidr.values().map(|v| 64 + v.capacity() * targets).sum();
-    let pieces: usize = b.pieces.iter().map(|p| p.len() * 40).sum();
-    eq + cidr + pieces
-}
-
-fn placeholder_pattern() -> Pattern {
-    Pattern {
-        root: ObsExpr::Or(Vec::new()),
-        version: Version::V21,
-        prepared: Vec::new(),
-    }
+/// The heap the set holds: texts, index tables (at their capacity), the automaton.
+fn estimate_heap(b: &Builder, ac: Option<&AhoCorasick>) -> usize {
+    let entry = std::mem::size_of::<(u64, Targets)>() + 1;
+    let texts: usize = b.texts.iter().map(|t| t.len() + 16).sum();
+    let eq = b.eq.capacity() * entry + b.eq.values().map(Targets::heap_bytes).sum::<usize>();
+    let cidr_entry = std::mem::size_of::<((ProbeId, u8, u128), Targets)>() + 1;
+    let cidr =
+        b.cidr.capacity() * cidr_entry + b.cidr.values().map(Targets::heap_bytes).sum::<usize>();
+    let pieces = b.substring_targets.capacity() * std::mem::size_of::<(ProbeId, Target)>();
+    texts + eq + cidr + pieces + ac.map_or(0, AhoCorasick::memory_usage)
 }
 
 /// The `[...]` parts of an observation expression, in the order the evaluator meets them.
@@ -411,14 +509,21 @@ pub struct Hit {
     pub observations: Vec<u64>,
 }
 
+/// How many parsed patterns a matcher keeps for verification. Hits concentrate on few
+/// indicators, so a modest cache avoids nearly every re-parse.
+const PARSED_CACHE: usize = 16_384;
+
 /// Runs observations through a [`PatternSet`]. One matcher per worker thread; the state of
 /// multi-observation patterns lives here.
 pub struct Matcher<'s> {
     set: &'s PatternSet,
     windows: Windows,
     candidates: Vec<Target>,
+    parsed: FxHashMap<PatternId, std::rc::Rc<Parsed>>,
     /// Evaluations that failed on bad input (counted, never fatal).
     pub eval_errors: u64,
+    /// Candidate parts verified with the evaluator (the index's false positives and hits).
+    pub verified: u64,
 }
 
 impl<'s> Matcher<'s> {
@@ -433,7 +538,9 @@ impl<'s> Matcher<'s> {
             set,
             windows: Windows::new(limits),
             candidates: Vec::new(),
+            parsed: FxHashMap::default(),
             eval_errors: 0,
+            verified: 0,
         }
     }
 
@@ -442,22 +549,35 @@ impl<'s> Matcher<'s> {
         self.windows.dropped
     }
 
+    fn parsed(&mut self, id: PatternId) -> Option<std::rc::Rc<Parsed>> {
+        if let Some(p) = self.parsed.get(&id) {
+            return Some(p.clone());
+        }
+        if self.parsed.len() >= PARSED_CACHE {
+            self.parsed.clear();
+        }
+        let p = std::rc::Rc::new(self.set.parsed(id)?);
+        self.parsed.insert(id, p.clone());
+        Some(p)
+    }
+
     /// Matches one observation (its sequence number `seq` names it in hits).
     pub fn observe(&mut self, seq: u64, obs: &Observation<'_>, hits: &mut Vec<Hit>) {
-        self.candidates.clear();
         let mut candidates = std::mem::take(&mut self.candidates);
+        candidates.clear();
         self.set.candidates(obs, &mut candidates);
+        self.verified += candidates.len() as u64;
         let one = std::slice::from_ref(obs);
         let mut last_pattern = None;
         for t in &candidates {
-            let pattern = &self.set.patterns[t.pattern as usize];
+            let Some(parsed) = self.parsed(t.pattern) else {
+                continue;
+            };
             if self.set.multi[t.pattern as usize] {
-                let part = &self.set.parts[t.pattern as usize][t.part as usize];
-                let offset = self.set.part_offsets[t.pattern as usize][t.part as usize];
-                match pattern.evaluate_part(part, offset, one) {
-                    Ok(Some(_)) => {
-                        self.windows.push(t.pattern, t.part, seq, obs);
-                    }
+                let part = &parsed.parts[t.part as usize];
+                let offset = parsed.offsets[t.part as usize];
+                match parsed.pattern.evaluate_part(part, offset, one) {
+                    Ok(Some(_)) => self.windows.push(t.pattern, t.part, seq, obs),
                     Ok(None) => {}
                     Err(_) => self.eval_errors += 1,
                 }
@@ -467,7 +587,7 @@ impl<'s> Matcher<'s> {
                 continue;
             }
             last_pattern = Some(t.pattern);
-            match pattern.evaluate_observations(one) {
+            match parsed.pattern.evaluate_observations(one) {
                 Ok(Some(_)) => hits.push(Hit {
                     pattern: t.pattern,
                     observations: vec![seq],
@@ -478,9 +598,11 @@ impl<'s> Matcher<'s> {
         }
         self.candidates = candidates;
         for (pattern, seq_list) in self.windows.take_dirty(obs.last) {
-            let p = &self.set.patterns[pattern as usize];
+            let Some(parsed) = self.parsed(pattern) else {
+                continue;
+            };
             let window_obs = self.windows.observations(pattern);
-            match p.evaluate_observations(&window_obs) {
+            match parsed.pattern.evaluate_observations(&window_obs) {
                 Ok(Some(indexes)) => {
                     let observations: Vec<u64> = indexes.iter().map(|i| seq_list[*i]).collect();
                     if observations.contains(&seq) {
