@@ -133,6 +133,13 @@ fn prepare_comp(expr: &CompExpr, out: &mut Vec<Prepared>) {
     }
 }
 
+/// String equality that rejects on length and first byte before comparing: object types
+/// are compared against a few candidates per object on the matching hot path.
+#[inline]
+pub(crate) fn schema_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
+}
+
 /// Plugs pattern checking into the STIX validator, so `stix validate` and TAXII ingestion
 /// reject indicators whose pattern is not valid.
 #[derive(Clone, Copy, Debug, Default)]

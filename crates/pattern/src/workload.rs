@@ -63,14 +63,12 @@ fn label(rng: &mut Rng) -> String {
     (0..n).map(|_| SYL[rng.below(16) as usize]).collect()
 }
 
+/// A host name from a space of about 10^13, so that random events hit an indicator only when
+/// the generator means them to (real feeds do not collide with ordinary traffic by chance).
 fn domain(rng: &mut Rng) -> String {
     const TLD: [&str; 6] = ["com", "net", "org", "vn", "info", "xyz"];
-    format!(
-        "{}{}.{}",
-        label(rng),
-        rng.below(1000),
-        TLD[rng.below(6) as usize]
-    )
+    let number = rng.below(1_000_000);
+    format!("{}{number}.{}", label(rng), TLD[rng.below(6) as usize])
 }
 
 fn sha256(rng: &mut Rng) -> String {

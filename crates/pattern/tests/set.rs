@@ -6,7 +6,7 @@
 
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use watchpost_pattern::eval::Observation;
+use watchpost_pattern::eval::{Observation, Sco};
 use watchpost_pattern::set::WindowLimits;
 use watchpost_pattern::{Hit, Matcher, Pattern, PatternSet, Version};
 
@@ -106,7 +106,7 @@ fn as_observation(objects: &Value) -> Observation<'_> {
             .as_array()
             .unwrap()
             .iter()
-            .map(|o| (o["id"].as_str().unwrap(), o))
+            .map(|o| Sco::new(o["id"].as_str().unwrap(), o))
             .collect(),
     }
 }

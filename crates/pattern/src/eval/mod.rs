@@ -13,7 +13,7 @@ pub(crate) mod compare;
 mod observations;
 mod path;
 
-pub use observations::{observations, Observation};
+pub use observations::{observations, Observation, Sco};
 pub(crate) use path::visit_probe;
 
 use crate::ast::{CompExpr, ObsExpr, Op, PropTest, Qualifier, Version};

@@ -37,6 +37,26 @@ pub(crate) const NON_SCO_TYPES: [&str; 25] = [
     "vulnerability",
 ];
 
+/// A cyber-observable object of an observation: the id references use, its type (read once,
+/// here, so the matcher's hot path does not look it up per probe) and the object.
+#[derive(Clone, Copy, Debug)]
+pub struct Sco<'a> {
+    /// The id references name it by (a local key in STIX 2.0 `objects`).
+    pub id: &'a str,
+    /// Its `type` (empty when it has none).
+    pub kind: &'a str,
+    /// The object.
+    pub object: &'a Value,
+}
+
+impl<'a> Sco<'a> {
+    /// An object known by `id`.
+    pub fn new(id: &'a str, object: &'a Value) -> Self {
+        let kind = object.get("type").and_then(Value::as_str).unwrap_or("");
+        Sco { id, kind, object }
+    }
+}
+
 /// One observation: an observed-data and the objects it holds.
 #[derive(Debug)]
 pub struct Observation<'a> {
@@ -49,7 +69,7 @@ pub struct Observation<'a> {
     /// `number_observed`.
     pub count: u64,
     /// The cyber-observable objects, by the id references use.
-    pub objects: Vec<(&'a str, &'a Value)>,
+    pub objects: Vec<Sco<'a>>,
 }
 
 impl<'a> Observation<'a> {
@@ -57,8 +77,8 @@ impl<'a> Observation<'a> {
     pub fn resolve<'s>(&'s self, reference: &'s str) -> impl Iterator<Item = &'a Value> + 's {
         self.objects
             .iter()
-            .filter(move |(id, _)| *id == reference)
-            .map(|(_, o)| *o)
+            .filter(move |s| s.id == reference)
+            .map(|s| s.object)
     }
 }
 
@@ -106,7 +126,7 @@ fn observation_v20(sdo: &Value) -> Result<Observation<'_>, EvalError> {
         .ok_or_else(|| EvalError::input("each observation must be an observed-data object"))?;
     let (first, last, count) = header(map, "a STIX 2.0 observed-data")?;
     let objects = match map.get("objects") {
-        Some(Value::Object(objs)) => objs.iter().map(|(k, v)| (k.as_str(), v)).collect(),
+        Some(Value::Object(objs)) => objs.iter().map(|(k, v)| Sco::new(k, v)).collect(),
         Some(_) => {
             return Err(EvalError::input(
                 "observed-data objects must be a dictionary",
@@ -173,10 +193,10 @@ fn observations_v21(bundles: &[Value]) -> Result<Vec<Observation<'_>>, EvalError
                 .get("id")
                 .and_then(Value::as_str)
                 .ok_or_else(|| EvalError::input("an observed-data object has no id"))?;
-            let mut objects = vec![(own_id, od)];
+            let mut objects = vec![Sco::new(own_id, od)];
             for r in refs.iter().filter_map(Value::as_str) {
                 if let Some(sco) = by_id.get(r) {
-                    objects.push((r, *sco));
+                    objects.push(Sco::new(r, sco));
                 }
             }
             Ok(Observation {

@@ -28,11 +28,11 @@ pub fn roots<'a>(obs: &Observation<'a>, object_type: &str, version: Version) -> 
         return Vec::new();
     }
     let mut out: Selection<'a> = Vec::new();
-    for (id, obj) in &obs.objects {
-        if obj.get("type").and_then(Value::as_str) == Some(object_type) {
+    for sco in &obs.objects {
+        if sco.kind == object_type {
             // A later object with the same id replaces an earlier one.
-            out.retain(|(existing, _)| existing != id);
-            out.push((id, vec![Val::Json(obj)]));
+            out.retain(|(existing, _)| *existing != sco.id);
+            out.push((sco.id, vec![Val::Json(sco.object)]));
         }
     }
     out

@@ -83,11 +83,14 @@ pub enum Key {
 }
 
 impl Key {
+    /// How selective the key is likely to be: an equality on a string (an address, a hash)
+    /// picks out few observations; an equality on a number (a port) many.
     fn rank(&self) -> usize {
         match self {
-            Key::Eq(..) => 3,
-            Key::Cidr(..) => 2,
-            Key::Substring(_, s) => 1 + usize::from(s.len() >= 8),
+            Key::Eq(_, KeyValue::Str(_)) => 4,
+            Key::Eq(..) => 2,
+            Key::Cidr(..) => 3,
+            Key::Substring(_, s) => 1 + 2 * usize::from(s.len() >= 8),
         }
     }
 
@@ -113,10 +116,16 @@ pub fn keys(expr: &CompExpr) -> Option<Vec<Key>> {
             }
             Some(all)
         }
-        CompExpr::And(items) => items
-            .iter()
-            .filter_map(keys)
-            .max_by_key(|ks| ks.iter().map(Key::rank).min().unwrap_or(0) * 1000 / ks.len().max(1)),
+        // The first of the best-ranked conjuncts; a disjunction is as good as its worst key.
+        CompExpr::And(items) => items.iter().filter_map(keys).fold(None, |best, ks| {
+            let rank = |ks: &Vec<Key>| {
+                ks.iter().map(Key::rank).min().unwrap_or(0) * 1000 / ks.len().max(1)
+            };
+            match best {
+                Some(b) if rank(&b) >= rank(&ks) => Some(b),
+                _ => Some(ks),
+            }
+        }),
     }
 }
 
@@ -226,6 +235,11 @@ mod tests {
     fn conjunctions_take_the_best_key_disjunctions_need_all() {
         let k = keys_of("[file:size > 10 AND file:name = 'a.exe']").unwrap();
         assert!(matches!(&k[..], [Key::Eq(_, KeyValue::Str(s))] if s == "a.exe"));
+        let k = keys_of(
+            "[network-traffic:dst_port = 4444 AND network-traffic:dst_ref.value = '203.0.113.5']",
+        )
+        .unwrap();
+        assert!(matches!(&k[..], [Key::Eq(_, KeyValue::Str(_))]), "{k:?}");
         assert_eq!(
             keys_of("[a:x = 'v' OR a:y IN (1, 2.0, 3)]").unwrap().len(),
             4

@@ -15,7 +15,9 @@
 //! recent observations that satisfied one of their `[...]`, bounded in number and expired by
 //! observation time; see [`window`].
 
+mod bloom;
 pub mod keys;
+mod substring;
 mod window;
 
 pub use window::WindowLimits;
@@ -24,7 +26,6 @@ use crate::ast::{ObjectPath, ObsExpr, Version};
 use crate::cidr::Net;
 use crate::eval::{Evaluator, Observation};
 use crate::{Pattern, PatternError};
-use aho_corasick::AhoCorasick;
 use keys::{Key, KeyValue};
 use rustc_hash::{FxHashMap, FxHasher};
 use std::hash::{Hash, Hasher};
@@ -127,16 +128,28 @@ pub struct PatternSet {
     versions: Vec<Version>,
     multi: Vec<bool>,
     probes: Vec<ObjectPath>,
-    probes_by_type: FxHashMap<String, Vec<ProbeId>>,
+    /// The probes of each object type; a handful of types, so a list beats a map.
+    probes_by_type: Vec<(String, Vec<ProbeId>)>,
     eq: FxHashMap<u64, Targets>,
+    /// Answers "certainly not in `eq`" from a few megabytes that stay in cache, so the
+    /// lookups of the 99 % of values no indicator names never touch the large table.
+    eq_filter: bloom::Bloom,
     /// (probe, prefix length + 128 for IPv6, masked address) → targets.
     cidr: FxHashMap<(ProbeId, u8, u128), Targets>,
+    /// The same guard for the network index.
+    cidr_filter: bloom::Bloom,
     cidr_lengths: FxHashMap<ProbeId, Vec<(bool, u8)>>,
-    substrings: Option<AhoCorasick>,
+    substrings: substring::Substrings,
     substring_targets: Vec<(ProbeId, Target)>,
     substring_probes: Vec<bool>,
     unindexed: Vec<Target>,
     stats: Stats,
+}
+
+fn cidr_hash(key: &(ProbeId, u8, u128)) -> u64 {
+    let mut h = FxHasher::default();
+    key.hash(&mut h);
+    h.finish()
 }
 
 /// A value as the equality index hashes it, borrowed from an observation or a literal.
@@ -254,16 +267,17 @@ impl PatternSet {
     /// indexes, plus the unindexed parts.
     fn candidates(&self, obs: &Observation<'_>, out: &mut Vec<Target>) {
         out.extend_from_slice(&self.unindexed);
-        for (_, object) in &obs.objects {
-            let Some(kind) = object.get("type").and_then(serde_json::Value::as_str) else {
-                continue;
-            };
-            let Some(probes) = self.probes_by_type.get(kind) else {
+        for sco in &obs.objects {
+            let Some((_, probes)) = self
+                .probes_by_type
+                .iter()
+                .find(|(kind, _)| crate::schema_eq(kind, sco.kind))
+            else {
                 continue;
             };
             for &probe in probes {
                 let path = &self.probes[probe as usize];
-                crate::eval::visit_probe(obs, object, &path.steps, &mut |v| {
+                crate::eval::visit_probe(obs, sco.object, &path.steps, &mut |v| {
                     self.value_candidates(probe, v, out)
                 });
             }
@@ -276,8 +290,11 @@ impl PatternSet {
 
     fn value_candidates(&self, probe: ProbeId, v: &serde_json::Value, out: &mut Vec<Target>) {
         if let Some(k) = KeyRef::of_json(v) {
-            if let Some(ts) = self.eq.get(&eq_hash(probe, k)) {
-                ts.extend_into(out);
+            let h = eq_hash(probe, k);
+            if self.eq_filter.may_contain(h) {
+                if let Some(ts) = self.eq.get(&h) {
+                    ts.extend_into(out);
+                }
             }
         }
         let Some(s) = v.as_str() else { return };
@@ -290,23 +307,24 @@ impl PatternSet {
                         _ => None,
                     };
                     if let Some(m) = masked {
-                        if let Some(ts) = self.cidr.get(&(probe, len + u8::from(v6) * 128, m)) {
-                            ts.extend_into(out);
+                        let key = (probe, len + u8::from(v6) * 128, m);
+                        if self.cidr_filter.may_contain(cidr_hash(&key)) {
+                            if let Some(ts) = self.cidr.get(&key) {
+                                ts.extend_into(out);
+                            }
                         }
                     }
                 }
             }
         }
         if self.substring_probes.get(probe as usize) == Some(&true) {
-            if let Some(ac) = &self.substrings {
-                let text = crate::text::nfc_if_needed(s);
-                for m in ac.find_overlapping_iter(text.as_ref()) {
-                    let (p, t) = self.substring_targets[m.pattern().as_usize()];
-                    if p == probe {
-                        out.push(t);
-                    }
+            let text = crate::text::nfc_if_needed(s);
+            self.substrings.for_each_match(text.as_bytes(), |i| {
+                let (p, t) = self.substring_targets[i];
+                if p == probe {
+                    out.push(t);
                 }
-            }
+            });
         }
     }
 }
@@ -423,22 +441,22 @@ impl Builder {
     }
 
     fn finish(mut self) -> PatternSet {
-        let substrings = (!self.pieces.is_empty())
-            .then(|| AhoCorasick::new(&self.pieces).ok())
-            .flatten();
+        let substrings = substring::Substrings::build(&self.pieces);
         let mut substring_probes = vec![false; self.probes.len()];
         for (p, _) in &self.substring_targets {
             substring_probes[*p as usize] = true;
         }
-        let mut probes_by_type: FxHashMap<String, Vec<ProbeId>> = FxHashMap::default();
+        let mut probes_by_type: Vec<(String, Vec<ProbeId>)> = Vec::new();
         for (i, p) in self.probes.iter().enumerate() {
-            probes_by_type
-                .entry(p.object_type.clone())
-                .or_default()
-                .push(i as ProbeId);
+            match probes_by_type.iter_mut().find(|(k, _)| *k == p.object_type) {
+                Some((_, ids)) => ids.push(i as ProbeId),
+                None => probes_by_type.push((p.object_type.clone(), vec![i as ProbeId])),
+            }
         }
+        let eq_filter = bloom::Bloom::with_keys(self.eq.keys().copied(), self.eq.len());
+        let cidr_filter = bloom::Bloom::with_keys(self.cidr.keys().map(cidr_hash), self.cidr.len());
         self.stats.probes = self.probes.len();
-        self.stats.heap_bytes = estimate_heap(&self, substrings.as_ref());
+        self.stats.heap_bytes = estimate_heap(&self, &substrings) + eq_filter.heap_bytes();
         PatternSet {
             texts: self.texts,
             versions: self.versions,
@@ -446,7 +464,9 @@ impl Builder {
             probes: self.probes,
             probes_by_type,
             eq: self.eq,
+            eq_filter,
             cidr: self.cidr,
+            cidr_filter,
             cidr_lengths: self.cidr_lengths,
             substrings,
             substring_targets: self.substring_targets,
@@ -458,7 +478,7 @@ impl Builder {
 }
 
 /// The heap the set holds: texts, index tables (at their capacity), the automaton.
-fn estimate_heap(b: &Builder, ac: Option<&AhoCorasick>) -> usize {
+fn estimate_heap(b: &Builder, substrings: &substring::Substrings) -> usize {
     let entry = std::mem::size_of::<(u64, Targets)>() + 1;
     let texts: usize = b.texts.iter().map(|t| t.len() + 16).sum();
     let eq = b.eq.capacity() * entry + b.eq.values().map(Targets::heap_bytes).sum::<usize>();
@@ -466,7 +486,7 @@ fn estimate_heap(b: &Builder, ac: Option<&AhoCorasick>) -> usize {
     let cidr =
         b.cidr.capacity() * cidr_entry + b.cidr.values().map(Targets::heap_bytes).sum::<usize>();
     let pieces = b.substring_targets.capacity() * std::mem::size_of::<(ProbeId, Target)>();
-    texts + eq + cidr + pieces + ac.map_or(0, AhoCorasick::memory_usage)
+    texts + eq + cidr + pieces + substrings.heap_bytes()
 }
 
 /// The `[...]` parts of an observation expression, in the order the evaluator meets them.

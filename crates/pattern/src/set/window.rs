@@ -6,7 +6,7 @@
 //! Whatever a bound pushes out is counted in `dropped`, so an operator can see when a window is
 //! too small for the traffic — memory stays bounded on an endless stream.
 
-use crate::eval::Observation;
+use crate::eval::{Observation, Sco};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::rc::Rc;
@@ -80,7 +80,7 @@ impl Windows {
                     objects: obs
                         .objects
                         .iter()
-                        .map(|(id, o)| (id.to_string(), (*o).clone()))
+                        .map(|s| (s.id.to_string(), s.object.clone()))
                         .collect(),
                 });
                 self.last_copy = Some((seq, k.clone()));
@@ -153,7 +153,7 @@ impl Windows {
                 first: k.first,
                 last: k.last,
                 count: k.count,
-                objects: k.objects.iter().map(|(id, o)| (id.as_str(), o)).collect(),
+                objects: k.objects.iter().map(|(id, o)| Sco::new(id, o)).collect(),
             })
             .collect()
     }

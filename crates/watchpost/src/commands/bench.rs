@@ -35,6 +35,9 @@ pub enum BenchCommand {
         /// Runs over the events; the median is reported.
         #[arg(long, default_value_t = 5)]
         runs: usize,
+        /// Skip the naive-loop baseline (when profiling the indexed matcher alone).
+        #[arg(long)]
+        no_baseline: bool,
     },
     /// Generate deterministic workloads.
     #[command(subcommand)]
@@ -85,7 +88,8 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
             indicators,
             events,
             runs,
-        } => super::bench_match::run(&indicators, &events, runs.max(1)),
+            no_baseline,
+        } => super::bench_match::run(&indicators, &events, runs.max(1), !no_baseline),
         BenchCommand::Gen(GenCommand::Match {
             indicators,
             events,
