@@ -155,3 +155,62 @@ fn stix_id_computes_deterministic_ids() {
         String::from_utf8_lossy(&out.stderr).contains("`indicator` is not a cyber-observable type")
     );
 }
+
+#[test]
+fn pattern_check_points_at_the_column() {
+    let out = watchpost(&["pattern", "check", "[file:size = ]"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout(&out),
+        "error: expected a literal value, found `]`\n --> pattern:1:14\n  |\n1 | [file:size = ]\n  |              ^\n"
+    );
+    let out = watchpost(
+        &[
+            "pattern",
+            "check",
+            "[ipv4-addr:value ISSUBSET '198.51.100.0/24']",
+        ],
+        None,
+    );
+    assert_eq!(
+        (out.status.code(), stdout(&out).as_str()),
+        (Some(0), "valid\n")
+    );
+}
+
+#[test]
+fn pattern_eval_answers_every_line_in_order() {
+    let bundle = r#"{"type": "bundle", "id": "bundle--1", "objects": [{"type": "observed-data", "id": "observed-data--1", "number_observed": 1, "first_observed": "2024-01-01T00:00:00Z", "last_observed": "2024-01-01T00:00:00Z", "object_refs": ["domain-name--1"]}, {"type": "domain-name", "id": "domain-name--1", "value": "evil.example"}]}"#;
+    let input = format!(
+        "{{\"pattern\": \"[domain-name:value = 'evil.example']\", \"observations\": [{bundle}]}}\nnot json\n{{\"pattern\": \"[domain-name:value = \", \"observations\": []}}\n{{\"pattern\": \"[x:y = t'2020-01-01T00:00:00Z']\", \"observations\": [{bundle}], \"stix_version\": \"2.1\"}}\n"
+    );
+    let out = watchpost(&["pattern", "eval"], Some(&input));
+    assert_eq!(out.status.code(), Some(0));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(
+        lines[0],
+        serde_json::json!({"matched": true, "sdos": ["observed-data--1"]})
+    );
+    assert_eq!(lines[1]["error"]["kind"], "input");
+    assert_eq!(lines[2]["error"]["kind"], "syntax");
+    assert_eq!(lines[2]["error"]["column"], 22);
+    assert_eq!(lines[3], serde_json::json!({"matched": false}));
+}
+
+#[test]
+fn stix_validate_checks_indicator_patterns() {
+    let dir = tempfile::tempdir().unwrap();
+    let indicator = r#"{"type": "indicator", "spec_version": "2.1", "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z", "pattern": "[file:hashes.'SHA-256' = 'f00']", "pattern_type": "stix", "valid_from": "2024-01-01T00:00:00Z"}"#;
+    let file = write(&dir, "i.json", indicator);
+    let out = watchpost(&["stix", "validate", file.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains(":pattern: column 2: 'f00' is not a valid SHA-256 hash"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -23,6 +23,13 @@ pub enum PatternCommand {
     /// one line per input line: `{"matched": true, "sdos": […]}`, `{"matched": false}` or
     /// `{"error": {"kind": "syntax"|"semantic"|"input", "message": …, "column": N}}`.
     Eval,
+    /// Compile indicators into a pattern set and report what it holds: counts by operator
+    /// and object type, index keys, unindexed patterns, memory.
+    Stats {
+        /// Indicators: a STIX bundle or JSON lines.
+        #[arg(long)]
+        indicators: std::path::PathBuf,
+    },
 }
 
 pub fn run(cmd: PatternCommand) -> Result<ExitCode> {
@@ -32,6 +39,7 @@ pub fn run(cmd: PatternCommand) -> Result<ExitCode> {
             stix_version,
         } => check(&pattern, &stix_version),
         PatternCommand::Eval => eval(),
+        PatternCommand::Stats { indicators } => stats(&indicators),
     }
 }
 
@@ -124,4 +132,43 @@ fn eval_line(line: &str) -> Value {
         Ok(None) => json!({"matched": false}),
         Err(e) => error("input", &e.message, None),
     }
+}
+
+/// `watchpost pattern stats`: what a set of indicators compiles to.
+pub fn stats(indicators: &std::path::Path) -> Result<ExitCode> {
+    let patterns = super::indicators::read(indicators)?;
+    let start = std::time::Instant::now();
+    let (set, rejected) =
+        watchpost_pattern::PatternSet::compile(patterns.iter().map(|(p, v)| (p.as_str(), *v)));
+    let elapsed = start.elapsed();
+    let s = set.stats();
+    println!("indicators with STIX patterns: {}", patterns.len());
+    println!("rejected (not valid patterns): {}", rejected.len());
+    for r in rejected.iter().take(10) {
+        println!("  #{}: {}", r.index, r.error);
+    }
+    println!(
+        "compiled in {:.2} s; index memory about {:.1} MiB",
+        elapsed.as_secs_f64(),
+        s.heap_bytes as f64 / (1 << 20) as f64
+    );
+    println!("single-observation patterns: {}", s.single);
+    println!("multi-observation patterns (kept in windows): {}", s.multi);
+    println!(
+        "index keys: {} equality, {} CIDR, {} substring, over {} object paths",
+        s.eq_keys, s.cidr_keys, s.substring_keys, s.probes
+    );
+    println!(
+        "unindexed [...] parts (evaluated on every observation): {}",
+        s.unindexed
+    );
+    println!("comparisons by operator:");
+    for (op, n) in &s.operators {
+        println!("  {op:<10} {n}");
+    }
+    println!("comparisons by object type:");
+    for (t, n) in &s.object_types {
+        println!("  {t:<22} {n}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
