@@ -69,8 +69,8 @@ fn indexed(bencher: Bencher, indicators: usize) {
     bencher.counter(ItemsCount::new(obs.len())).bench_local(|| {
         let mut matcher = Matcher::new(&set);
         let mut hits = Vec::new();
-        for (seq, o) in obs.iter().enumerate() {
-            matcher.observe(seq as u64, o, &mut hits);
+        for (i, batch) in obs.chunks(256).enumerate() {
+            matcher.observe_batch((i * 256) as u64, batch, &mut hits);
         }
         black_box(hits.len())
     });

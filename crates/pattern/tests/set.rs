@@ -123,6 +123,20 @@ proptest! {
         let (set, rejected) = PatternSet::compile(patterns.iter().map(|p| (p.as_str(), Version::V21)));
         prop_assert!(rejected.is_empty(), "{:?}", rejected);
         let compiled: Vec<Pattern> = patterns.iter().map(|p| Pattern::parse(p).unwrap()).collect();
+        // The batched path gives the same hits as one observation at a time.
+        let all: Vec<Value> = seeds.iter().map(|s| observation(*s)).collect();
+        let all_obs: Vec<Observation<'_>> = all.iter().map(as_observation).collect();
+        let mut batched = Vec::new();
+        let mut batch_matcher = Matcher::new(&set);
+        for (i, chunk) in all_obs.chunks(7).enumerate() {
+            batch_matcher.observe_batch((i * 7) as u64, chunk, &mut batched);
+        }
+        let mut one_by_one = Vec::new();
+        let mut single_matcher = Matcher::new(&set);
+        for (seq, o) in all_obs.iter().enumerate() {
+            single_matcher.observe(seq as u64, o, &mut one_by_one);
+        }
+        prop_assert_eq!(&batched, &one_by_one);
         let mut matcher = Matcher::new(&set);
         for (seq, seed) in seeds.into_iter().enumerate() {
             let objects = observation(seed);
