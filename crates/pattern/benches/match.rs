@@ -11,7 +11,7 @@ use divan::counter::ItemsCount;
 use divan::{black_box, Bencher};
 use serde_json::Value;
 use std::sync::OnceLock;
-use watchpost_pattern::eval::{Observation, Sco};
+use watchpost_pattern::eval::Observation;
 use watchpost_pattern::{workload, Matcher, Pattern, PatternSet, Version};
 
 fn main() {
@@ -40,25 +40,7 @@ fn workload(indicators: usize) -> &'static Workload {
 }
 
 fn observations(events: &[Value]) -> Vec<Observation<'_>> {
-    events
-        .iter()
-        .map(|e| {
-            let t = e["time"].as_i64().unwrap() * 1_000_000;
-            let objects = e["objects"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|o| Sco::new(o["id"].as_str().unwrap(), o))
-                .collect();
-            Observation {
-                id: None,
-                first: t,
-                last: t,
-                count: 1,
-                objects,
-            }
-        })
-        .collect()
+    events.iter().map(workload::observation).collect()
 }
 
 #[divan::bench(args = [1_000, 100_000, 1_000_000], sample_count = 5, sample_size = 1)]

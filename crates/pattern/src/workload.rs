@@ -2,6 +2,7 @@
 //! and telemetry observations with a small hit rate. The same seed gives the same workload on
 //! every machine, so figures from different runs compare (see docs/benchmarks.md).
 
+use crate::eval::{Observation, Sco};
 use serde_json::{json, Value};
 
 /// SplitMix64: small, fast, and enough for workloads.
@@ -43,7 +44,8 @@ pub struct Values {
     pub nets: Vec<String>,
 }
 
-fn ip(rng: &mut Rng) -> String {
+/// A random public-looking IPv4 address.
+pub fn ipv4(rng: &mut Rng) -> String {
     let v = rng.next_u64();
     format!(
         "{}.{}.{}.{}",
@@ -84,7 +86,7 @@ pub fn indicators(count: usize, seed: u64) -> (Vec<String>, Values) {
     for _ in 0..count {
         let p = match rng.below(100) {
             0..=39 => {
-                let v = ip(&mut rng);
+                let v = ipv4(&mut rng);
                 let p = format!("[ipv4-addr:value = '{v}']");
                 values.ips.push(v);
                 p
@@ -120,7 +122,7 @@ pub fn indicators(count: usize, seed: u64) -> (Vec<String>, Values) {
                 p
             }
             _ => {
-                let a = ip(&mut rng);
+                let a = ipv4(&mut rng);
                 let d = domain(&mut rng);
                 let p = match rng.below(3) {
                     0 => format!("[network-traffic:dst_ref.value = '{a}' AND network-traffic:dst_port = {}]", 1024 + rng.below(60000)),
@@ -149,8 +151,8 @@ pub fn events(count: usize, seed: u64, values: &Values, hit_per_mille: u64) -> V
             let pick = |rng: &mut Rng, list: &[String]| -> Option<String> {
                 (!list.is_empty()).then(|| list[rng.below(list.len() as u64) as usize].clone())
             };
-            let mut src = ip(&mut rng);
-            let mut dst = ip(&mut rng);
+            let mut src = ipv4(&mut rng);
+            let mut dst = ipv4(&mut rng);
             let mut dns = domain(&mut rng);
             let mut url = format!("http://{}/index.html", domain(&mut rng));
             let mut hash = sha256(&mut rng);
@@ -191,4 +193,40 @@ pub fn events(count: usize, seed: u64, values: &Values, hit_per_mille: u64) -> V
             json!({"time": t, "objects": objects})
         })
         .collect()
+}
+
+/// An event of [`events`] as the matcher's pre-decoded observation (what a telemetry decoder
+/// would hand it): its objects by id, at the event's time.
+pub fn observation(event: &Value) -> Observation<'_> {
+    let t = event.get("time").and_then(Value::as_i64).unwrap_or(0) * 1_000_000;
+    let objects = event
+        .get("objects")
+        .and_then(Value::as_array)
+        .map(|objs| {
+            objs.iter()
+                .map(|o| Sco::new(o.get("id").and_then(Value::as_str).unwrap_or(""), o))
+                .collect()
+        })
+        .unwrap_or_default();
+    Observation {
+        id: None,
+        first: t,
+        last: t,
+        count: 1,
+        objects,
+    }
+}
+
+/// A random UUIDv4 from `rng` (deterministic workloads need deterministic ids).
+pub fn uuid4(rng: &mut Rng) -> String {
+    let (a, b) = (rng.next_u64(), rng.next_u64());
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:x}{:03x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        8 + (b >> 62),
+        (b >> 48) & 0xfff,
+        b & 0xffff_ffff_ffff
+    )
 }

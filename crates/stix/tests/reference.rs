@@ -12,26 +12,14 @@
 
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use watchpost_stix::{id, Validator};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+#[path = "../../../tests/reference/support.rs"]
+mod support;
 
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("WATCHPOST_PYTHON") {
-        return p.into();
-    }
-    let venv = repo().join(".venv/bin/python");
-    assert!(
-        venv.exists(),
-        "the reference tests need the OASIS Python packages: run ./scripts/test once, or set WATCHPOST_PYTHON"
-    );
-    venv
-}
+use support::{python, repo};
 
 /// Runs a reference script and returns its JSON lines.
 fn run_reference(script: &str) -> Vec<Value> {

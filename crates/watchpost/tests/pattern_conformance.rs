@@ -7,24 +7,12 @@
 // A panic in a test is a failing test, not a crashed hub.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+#[path = "../../../tests/reference/support.rs"]
+mod support;
 
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("WATCHPOST_PYTHON") {
-        return p.into();
-    }
-    let venv = repo().join(".venv/bin/python");
-    assert!(
-        venv.exists(),
-        "the reference tests need the OASIS Python packages: run ./scripts/test once, or set WATCHPOST_PYTHON"
-    );
-    venv
-}
+use support::{python, repo};
 
 #[test]
 fn the_reference_suites_pass_through_pattern_eval() {

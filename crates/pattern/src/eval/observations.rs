@@ -7,35 +7,15 @@ use crate::ast::Version;
 use crate::literal::timestamp_micros;
 use serde_json::{Map, Value};
 
-/// The SDO and SRO types of STIX 2.1: a 2.1 pattern naming one of them never matches, since
-/// patterns describe cyber-observable objects.
-pub(crate) const NON_SCO_TYPES: [&str; 25] = [
-    "attack-pattern",
-    "bundle",
-    "campaign",
-    "course-of-action",
-    "extension-definition",
-    "grouping",
-    "identity",
-    "incident",
-    "indicator",
-    "infrastructure",
-    "intrusion-set",
-    "language-content",
-    "location",
-    "malware",
-    "malware-analysis",
-    "marking-definition",
-    "note",
-    "observed-data",
-    "opinion",
-    "relationship",
-    "report",
-    "threat-actor",
-    "tool",
-    "sighting",
-    "vulnerability",
-];
+/// Whether a 2.1 pattern on `object_type` can never match: the reference matcher skips the
+/// SDO, SRO and meta types of STIX 2.1 and `bundle`, since patterns describe cyber-observable
+/// objects (custom types may match).
+pub(crate) fn never_observable(object_type: &str) -> bool {
+    match watchpost_stix::schema::type_spec(object_type) {
+        Some(spec) => spec.category != watchpost_stix::schema::Category::Sco,
+        None => object_type == "bundle",
+    }
+}
 
 /// A cyber-observable object of an observation: the id references use, its type (read once,
 /// here, so the matcher's hot path does not look it up per probe) and the object.

@@ -2,7 +2,7 @@
 //! type, the values the path reaches. `_ref` and `_refs` properties are followed to the objects
 //! they name in the same observation; `_hex` and `_bin` properties become binary values.
 
-use super::observations::{Observation, NON_SCO_TYPES};
+use super::observations::{never_observable, Observation};
 use super::EvalError;
 use crate::ast::{ObjectPath, Step, Version};
 use serde_json::Value;
@@ -24,7 +24,7 @@ pub type Selection<'a> = Vec<(&'a str, Vec<Val<'a>>)>;
 
 /// The roots of `object_type` in one observation (none for SDO types in 2.1).
 pub fn roots<'a>(obs: &Observation<'a>, object_type: &str, version: Version) -> Selection<'a> {
-    if version == Version::V21 && NON_SCO_TYPES.contains(&object_type) {
+    if version == Version::V21 && never_observable(object_type) {
         return Vec::new();
     }
     let mut out: Selection<'a> = Vec::new();

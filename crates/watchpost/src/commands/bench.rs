@@ -9,6 +9,7 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+use watchpost_pattern::workload::{ipv4, uuid4, Rng};
 use watchpost_stix::reader::{Location, Reader};
 use watchpost_stix::Validator;
 
@@ -177,44 +178,17 @@ fn bench_stix(files: &[PathBuf], runs: usize) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A small deterministic generator (SplitMix64), so workloads need no extra dependency and
-/// the same seed gives the same file on every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn uuid4(&mut self) -> String {
-        let (a, b) = (self.next(), self.next());
-        format!(
-            "{:08x}-{:04x}-4{:03x}-{:x}{:03x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0xfff,
-            8 + (b >> 62),
-            (b >> 48) & 0xfff,
-            b & 0xffff_ffff_ffff
-        )
-    }
-}
-
 fn gen_stix(size_mb: u64, seed: u64, out: &PathBuf) -> Result<ExitCode> {
     let target = size_mb * 1_000_000;
     let file = File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut w = BufWriter::new(file);
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     write!(
         w,
         "{{\"type\": \"bundle\", \"id\": \"bundle--{}\", \"objects\": [",
-        rng.uuid4()
+        uuid4(&mut rng)
     )?;
-    let identity = format!("identity--{}", rng.uuid4());
+    let identity = format!("identity--{}", uuid4(&mut rng));
     let mut written = 0u64;
     let mut count = 0u64;
     let mut malware_ids = Vec::new();
@@ -239,48 +213,38 @@ fn gen_stix(size_mb: u64, seed: u64, out: &PathBuf) -> Result<ExitCode> {
 }
 
 fn gen_object(rng: &mut Rng, n: u64, identity: &str, malware: &mut Vec<String>) -> Value {
-    let day = 1 + rng.next() % 28;
+    let day = 1 + rng.next_u64() % 28;
     let created = format!(
         "2025-{:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
         1 + n % 12,
         n % 24,
-        rng.next() % 60,
-        rng.next() % 60,
-        rng.next() % 1000
+        rng.next_u64() % 60,
+        rng.next_u64() % 60,
+        rng.next_u64() % 1000
     );
     let common = |kind: &str, rng: &mut Rng| {
-        json!({"type": kind, "spec_version": "2.1", "id": format!("{kind}--{}", rng.uuid4()),
+        json!({"type": kind, "spec_version": "2.1", "id": format!("{kind}--{}", uuid4(rng)),
                "created": created, "modified": created, "created_by_ref": identity,
                "object_marking_refs": ["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"]})
     };
-    let ip = |rng: &mut Rng| {
-        let v = rng.next();
-        format!(
-            "{}.{}.{}.{}",
-            1 + v % 223,
-            (v >> 8) % 256,
-            (v >> 16) % 256,
-            (v >> 24) % 256
-        )
-    };
-    let mut o = common(pick(rng.next(), n, malware.is_empty()), rng);
+    let mut o = common(pick(rng.next_u64(), n, malware.is_empty()), rng);
     let kind = o["type"].as_str().unwrap_or_default().to_string();
     let m = o.as_object_mut().map(std::mem::take).unwrap_or_default();
     let mut m = m;
     match kind.as_str() {
         "indicator" => {
-            let pattern = match rng.next() % 4 {
-                0 | 1 => format!("[ipv4-addr:value = '{}']", ip(rng)),
+            let pattern = match rng.next_u64() % 4 {
+                0 | 1 => format!("[ipv4-addr:value = '{}']", ipv4(rng)),
                 2 => format!(
                     "[domain-name:value = 'h{:x}.example.net']",
-                    rng.next() >> 20
+                    rng.next_u64() >> 20
                 ),
                 _ => format!(
                     "[file:hashes.'SHA-256' = '{:016x}{:016x}{:016x}{:016x}']",
-                    rng.next(),
-                    rng.next(),
-                    rng.next(),
-                    rng.next()
+                    rng.next_u64(),
+                    rng.next_u64(),
+                    rng.next_u64(),
+                    rng.next_u64()
                 ),
             };
             m.insert("name".into(), json!(format!("Indicator {n}")));
@@ -290,7 +254,7 @@ fn gen_object(rng: &mut Rng, n: u64, identity: &str, malware: &mut Vec<String>) 
             m.insert("pattern_type".into(), json!("stix"));
             m.insert("valid_from".into(), json!(created));
             m.insert("labels".into(), json!(["phishing", "energy"]));
-            m.insert("confidence".into(), json!(rng.next() % 101));
+            m.insert("confidence".into(), json!(rng.next_u64() % 101));
         }
         "malware" => {
             m.insert("name".into(), json!(format!("Family{}", n % 977)));
@@ -300,30 +264,30 @@ fn gen_object(rng: &mut Rng, n: u64, identity: &str, malware: &mut Vec<String>) 
             malware.push(m["id"].as_str().unwrap_or_default().to_string());
         }
         "relationship" | "sighting" => {
-            let target = malware[(rng.next() % malware.len() as u64) as usize].clone();
+            let target = malware[(rng.next_u64() % malware.len() as u64) as usize].clone();
             if kind == "relationship" {
                 m.insert("relationship_type".into(), json!("indicates"));
                 m.insert(
                     "source_ref".into(),
-                    json!(format!("indicator--{}", rng.uuid4())),
+                    json!(format!("indicator--{}", uuid4(rng))),
                 );
                 m.insert("target_ref".into(), json!(target));
             } else {
                 m.insert(
                     "sighting_of_ref".into(),
-                    json!(format!("indicator--{}", rng.uuid4())),
+                    json!(format!("indicator--{}", uuid4(rng))),
                 );
                 m.insert("where_sighted_refs".into(), json!([identity]));
-                m.insert("count".into(), json!(1 + rng.next() % 50));
+                m.insert("count".into(), json!(1 + rng.next_u64() % 50));
                 m.insert("first_seen".into(), json!(created));
                 m.insert("last_seen".into(), json!(created));
             }
         }
         _ => {
-            let value = if rng.next() % 2 == 0 {
-                ip(rng)
+            let value = if rng.next_u64() % 2 == 0 {
+                ipv4(rng)
             } else {
-                format!("h{:x}.example.org", rng.next() >> 24)
+                format!("h{:x}.example.org", rng.next_u64() >> 24)
             };
             let sco = if value.ends_with(".org") {
                 "domain-name"

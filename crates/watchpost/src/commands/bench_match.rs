@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
-use watchpost_pattern::eval::{Observation, Sco};
+use watchpost_pattern::eval::Observation;
 use watchpost_pattern::{workload, Matcher, Pattern, PatternSet, Version};
 
 /// Resident memory of this process in bytes (Linux), to measure what compiling costs.
@@ -35,16 +35,7 @@ pub fn generate(
     let mut w = BufWriter::new(File::create(dir.join("indicators.jsonl"))?);
     let mut rng = workload::Rng::new(seed);
     for (i, p) in patterns.iter().enumerate() {
-        let (a, b) = (rng.next_u64(), rng.next_u64());
-        let id = format!(
-            "indicator--{:08x}-{:04x}-4{:03x}-{:x}{:03x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0xfff,
-            8 + (b >> 62),
-            (b >> 48) & 0xfff,
-            b & 0xffff_ffff_ffff
-        );
+        let id = format!("indicator--{}", workload::uuid4(&mut rng));
         let indicator = json!({"type": "indicator", "spec_version": "2.1", "id": id,
             "created": "2025-01-01T00:00:00.000Z", "modified": "2025-01-01T00:00:00.000Z",
             "name": format!("generated {i}"), "pattern": p, "pattern_type": "stix",
@@ -83,28 +74,7 @@ fn read_events(path: &Path) -> Result<Vec<Value>> {
 
 /// Pre-decoded observations: what a telemetry decoder hands the matcher.
 fn observations(events: &[Value]) -> Vec<Observation<'_>> {
-    events
-        .iter()
-        .map(|e| {
-            let t = e.get("time").and_then(Value::as_i64).unwrap_or(0) * 1_000_000;
-            let objects = e
-                .get("objects")
-                .and_then(Value::as_array)
-                .map(|objs| {
-                    objs.iter()
-                        .map(|o| Sco::new(o.get("id").and_then(Value::as_str).unwrap_or(""), o))
-                        .collect()
-                })
-                .unwrap_or_default();
-            Observation {
-                id: None,
-                first: t,
-                last: t,
-                count: 1,
-                objects,
-            }
-        })
-        .collect()
+    events.iter().map(workload::observation).collect()
 }
 
 /// Observations handed to the matcher at a time, as a decoder reading a socket would.
