@@ -107,26 +107,17 @@ pub fn check_regex(pattern: &str) -> Result<(), String> {
         .build()
         .parse(&translate_python(&pattern))
         .map(|_| ())
-        .map_err(|e| {
-            let lookaround = ["(?=", "(?!", "(?<=", "(?<!"]
-                .iter()
-                .any(|s| pattern.contains(s));
-            if lookaround {
-                LOOKAROUND.to_string()
-            } else {
-                format!("cannot compile the MATCHES expression: {e}")
-            }
-        })
+        .map_err(|e| unsupported(&pattern, e))
 }
 
-const LOOKAROUND: &str = "look-around assertions are not supported in MATCHES (Watchpost matches in linear time); rewrite the expression without (?= (?! (?<= (?<!";
-
-fn unsupported(pattern: &str, e: regex::Error) -> String {
+/// Why an expression does not compile; look-around, which Python has and we refuse on
+/// purpose, gets its own explanation.
+fn unsupported(pattern: &str, e: impl std::fmt::Display) -> String {
     let lookaround = ["(?=", "(?!", "(?<=", "(?<!"]
         .iter()
         .any(|s| pattern.contains(s));
     if lookaround {
-        LOOKAROUND.into()
+        "look-around assertions are not supported in MATCHES (Watchpost matches in linear time); rewrite the expression without (?= (?! (?<= (?<!".into()
     } else {
         format!("cannot compile the MATCHES expression: {e}")
     }
