@@ -39,6 +39,10 @@ pub enum BenchCommand {
         /// Skip the naive-loop baseline (when profiling the indexed matcher alone).
         #[arg(long)]
         no_baseline: bool,
+        /// Also measure with this many worker threads, each with its own matcher over a share
+        /// of the events and all sharing one compiled set.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
     },
     /// Generate deterministic workloads.
     #[command(subcommand)]
@@ -90,7 +94,14 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
             events,
             runs,
             no_baseline,
-        } => super::bench_match::run(&indicators, &events, runs.max(1), !no_baseline),
+            threads,
+        } => super::bench_match::run(
+            &indicators,
+            &events,
+            runs.max(1),
+            !no_baseline,
+            threads.max(1),
+        ),
         BenchCommand::Gen(GenCommand::Match {
             indicators,
             events,

@@ -85,7 +85,13 @@ fn median(mut v: Vec<Duration>) -> (Duration, Duration, Duration) {
     (v[v.len() / 2], v[0], v[v.len() - 1])
 }
 
-pub fn run(indicators: &Path, events: &Path, runs: usize, baseline: bool) -> Result<ExitCode> {
+pub fn run(
+    indicators: &Path,
+    events: &Path,
+    runs: usize,
+    baseline: bool,
+    threads: usize,
+) -> Result<ExitCode> {
     // Events first: decoded into fresh memory they lie together, as a decoder's output would;
     // decoded after the indicator file's parse trees are freed they would be scattered over
     // its holes, and the benchmark would measure the allocator's history instead of matching.
@@ -138,6 +144,10 @@ pub fn run(indicators: &Path, events: &Path, runs: usize, baseline: bool) -> Res
         matcher.eval_errors,
         matcher.dropped()
     );
+    if threads > 1 {
+        let rate = parallel_rate(&set, &obs, threads, runs);
+        println!("indexed, {threads} threads sharing the set: {rate:.0} observations/s in all");
+    }
     if !baseline {
         return Ok(ExitCode::SUCCESS);
     }
@@ -147,6 +157,31 @@ pub fn run(indicators: &Path, events: &Path, runs: usize, baseline: bool) -> Res
         rate(med, obs.len()) / naive
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Observations per second with `threads` matchers, each over a contiguous share of the
+/// observations (median of `runs`).
+fn parallel_rate(set: &PatternSet, obs: &[Observation<'_>], threads: usize, runs: usize) -> f64 {
+    let share = obs.len().div_ceil(threads);
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = Instant::now();
+        std::thread::scope(|scope| {
+            for part in obs.chunks(share) {
+                scope.spawn(move || {
+                    let mut matcher = Matcher::new(set);
+                    let mut hits = Vec::new();
+                    for (i, batch) in part.chunks(BATCH).enumerate() {
+                        matcher.observe_batch((i * BATCH) as u64, batch, &mut hits);
+                    }
+                    hits.len()
+                });
+            }
+        });
+        times.push(start.elapsed());
+    }
+    let (med, _, _) = median(times);
+    obs.len() as f64 / med.as_secs_f64()
 }
 
 /// Every one of the first 1,000 patterns evaluated on every observation — what a user of the
