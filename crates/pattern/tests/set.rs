@@ -137,6 +137,14 @@ proptest! {
             single_matcher.observe(seq as u64, o, &mut one_by_one);
         }
         prop_assert_eq!(&batched, &one_by_one);
+        // So does the fast path, fed the probe values a decoder would extract.
+        let probed: Vec<Vec<(u32, &Value)>> = all_obs.iter().map(|o| set.probe_values(o)).collect();
+        let mut fast = Vec::new();
+        let mut fast_matcher = Matcher::new(&set);
+        for (i, chunk) in all_obs.chunks(5).enumerate() {
+            fast_matcher.observe_probed((i * 5) as u64, chunk, &probed[i * 5..i * 5 + chunk.len()], &mut fast);
+        }
+        prop_assert_eq!(&fast, &one_by_one);
         let mut matcher = Matcher::new(&set);
         for (seq, seed) in seeds.into_iter().enumerate() {
             let objects = observation(seed);

@@ -264,6 +264,47 @@ impl PatternSet {
         })
     }
 
+    /// The object paths the set reads from observations; a [`Probed`] entry names one by its
+    /// position here.
+    pub fn probes(&self) -> &[ObjectPath] {
+        &self.probes
+    }
+
+    /// The values an observation shows at the set's probes, found by walking its objects:
+    /// what a decoder that cannot extract them directly hands [`Matcher::observe_probed`].
+    pub fn probe_values<'a>(&self, obs: &Observation<'a>) -> Vec<(u32, &'a serde_json::Value)> {
+        let mut out = Vec::new();
+        for sco in &obs.objects {
+            let Some((_, probes)) = self
+                .probes_by_type
+                .iter()
+                .find(|(kind, _)| crate::schema_eq(kind, sco.kind))
+            else {
+                continue;
+            };
+            for &probe in probes {
+                let path = &self.probes[probe as usize];
+                crate::eval::visit_probe(obs, sco.object, &path.steps, &mut |v| {
+                    out.push((probe, v))
+                });
+            }
+        }
+        out
+    }
+
+    fn gather_probed(
+        &self,
+        probed: &[(u32, &serde_json::Value)],
+        slot: u32,
+        lookups: &mut Vec<(u32, Lookup)>,
+        direct: &mut Vec<Target>,
+    ) {
+        direct.extend_from_slice(&self.unindexed);
+        for &(probe, v) in probed {
+            self.value_lookups(probe, v, slot, lookups, direct);
+        }
+    }
+
     /// The index look-ups an observation needs (to `lookups`, tagged with `slot`), and the
     /// candidates found without a look-up (to `direct`: substring hits, unindexed parts).
     fn gather(
@@ -640,18 +681,43 @@ impl<'s> Matcher<'s> {
         batch: &[Observation<'_>],
         hits: &mut Vec<Hit>,
     ) {
+        let set = self.set;
+        self.run_batch(first_seq, batch, hits, |slot, lookups, direct| {
+            set.gather(&batch[slot], slot as u32, lookups, direct)
+        });
+    }
+
+    /// Like [`Matcher::observe_batch`], with the values at the set's probes already extracted
+    /// by the decoder (`probed[i]` for `batch[i]`, as [`PatternSet::probe_values`] gives
+    /// them): the fast path, where only the fields the set can use are read per event and the
+    /// whole observation is consulted only to verify a candidate.
+    pub fn observe_probed(
+        &mut self,
+        first_seq: u64,
+        batch: &[Observation<'_>],
+        probed: &[Vec<(u32, &serde_json::Value)>],
+        hits: &mut Vec<Hit>,
+    ) {
+        let set = self.set;
+        self.run_batch(first_seq, batch, hits, |slot, lookups, direct| {
+            set.gather_probed(&probed[slot], slot as u32, lookups, direct)
+        });
+    }
+
+    fn run_batch(
+        &mut self,
+        first_seq: u64,
+        batch: &[Observation<'_>],
+        hits: &mut Vec<Hit>,
+        gather: impl Fn(usize, &mut Vec<(u32, Lookup)>, &mut Vec<Target>),
+    ) {
         self.lookups.clear();
         if self.per_slot.len() < batch.len() {
             self.per_slot.resize_with(batch.len(), Vec::new);
         }
-        for (slot, obs) in batch.iter().enumerate() {
+        for slot in 0..batch.len() {
             self.per_slot[slot].clear();
-            self.set.gather(
-                obs,
-                slot as u32,
-                &mut self.lookups,
-                &mut self.per_slot[slot],
-            );
+            gather(slot, &mut self.lookups, &mut self.per_slot[slot]);
         }
         self.set.resolve(&self.lookups, &mut self.per_slot);
         for (slot, obs) in batch.iter().enumerate() {
