@@ -35,6 +35,7 @@ pub mod cidr;
 mod error;
 pub mod eval;
 mod lexer;
+pub mod lint;
 pub mod literal;
 mod parser;
 pub mod set;
@@ -57,6 +58,7 @@ pub struct Pattern {
     root: ObsExpr,
     version: Version,
     prepared: Vec<Prepared>,
+    warnings: Vec<lint::PatternWarning>,
 }
 
 impl Pattern {
@@ -82,13 +84,24 @@ impl Pattern {
     fn parse_with(text: &str, version: Version, rules: check::Rules) -> Result<Self, PatternError> {
         let root = parser::parse(text, version)?;
         check::check(&root, rules)?;
+        let warnings = match rules {
+            check::Rules::Validator => lint::warnings(&root),
+            check::Rules::Matcher => Vec::new(),
+        };
         let mut prepared = Vec::new();
         prepare_obs(&root, &mut prepared);
         Ok(Pattern {
             root,
             version,
             prepared,
+            warnings,
         })
+    }
+
+    /// What the pattern SHOULD do differently (only collected by
+    /// [`Pattern::validate_version`]): unknown object types, properties a type does not have.
+    pub fn warnings(&self) -> &[lint::PatternWarning] {
+        &self.warnings
     }
 
     /// The syntax tree.

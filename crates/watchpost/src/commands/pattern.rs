@@ -50,7 +50,18 @@ fn version(text: &str) -> Result<Version> {
 
 fn check(pattern: &str, stix_version: &str) -> Result<ExitCode> {
     match Pattern::validate_version(pattern, version(stix_version)?) {
-        Ok(_) => {
+        Ok(p) => {
+            for w in p.warnings() {
+                let as_error = watchpost_pattern::PatternError {
+                    kind: ErrorKind::Semantic,
+                    column: w.column,
+                    message: w.message.clone(),
+                };
+                println!(
+                    "{}",
+                    as_error.render(pattern).replacen("error:", "warning:", 1)
+                );
+            }
             println!("valid");
             Ok(ExitCode::SUCCESS)
         }
