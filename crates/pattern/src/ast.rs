@@ -45,6 +45,20 @@ pub enum ObsExpr {
     Qualified(Box<ObsExpr>, Qualifier),
 }
 
+impl ObsExpr {
+    /// Calls `f` on every property test, in the order the evaluator meets them (which is the
+    /// order of their prepared operands).
+    pub fn for_each_test<'a>(&'a self, f: &mut impl FnMut(&'a PropTest)) {
+        match self {
+            ObsExpr::Simple(c) => c.for_each_test(f),
+            ObsExpr::Group(inner) | ObsExpr::Qualified(inner, _) => inner.for_each_test(f),
+            ObsExpr::And(items) | ObsExpr::Or(items) | ObsExpr::FollowedBy(items) => {
+                items.iter().for_each(|i| i.for_each_test(f))
+            }
+        }
+    }
+}
+
 /// A qualifier of an observation expression.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Qualifier {
@@ -93,6 +107,18 @@ pub enum CompExpr {
     Or(Vec<CompExpr>),
     /// One property test.
     Test(PropTest),
+}
+
+impl CompExpr {
+    /// Calls `f` on every property test, left to right.
+    pub fn for_each_test<'a>(&'a self, f: &mut impl FnMut(&'a PropTest)) {
+        match self {
+            CompExpr::And(items) | CompExpr::Or(items) => {
+                items.iter().for_each(|i| i.for_each_test(f))
+            }
+            CompExpr::Test(t) => f(t),
+        }
+    }
 }
 
 /// `object-type:path NOT? operator operand`.

@@ -48,7 +48,7 @@ pub use eval::EvalError;
 pub use parser::MAX_DEPTH;
 pub use set::{Hit, Matcher, PatternSet};
 
-use ast::{CompExpr, ObsExpr};
+use ast::ObsExpr;
 use eval::compare::Prepared;
 use serde_json::Value;
 
@@ -128,29 +128,7 @@ impl Pattern {
 
 /// A slot for each property test's compiled operand, in the order the evaluator meets them.
 fn prepare_obs(expr: &ObsExpr, out: &mut Vec<Prepared>) {
-    match expr {
-        ObsExpr::Simple(c) => prepare_comp(c, out),
-        ObsExpr::Group(inner) | ObsExpr::Qualified(inner, _) => prepare_obs(inner, out),
-        ObsExpr::And(items) | ObsExpr::Or(items) | ObsExpr::FollowedBy(items) => {
-            items.iter().for_each(|i| prepare_obs(i, out))
-        }
-    }
-}
-
-fn prepare_comp(expr: &CompExpr, out: &mut Vec<Prepared>) {
-    match expr {
-        CompExpr::And(items) | CompExpr::Or(items) => {
-            items.iter().for_each(|i| prepare_comp(i, out))
-        }
-        CompExpr::Test(_) => out.push(Prepared::new()),
-    }
-}
-
-/// String equality that rejects on length and first byte before comparing: object types
-/// are compared against a few candidates per object on the matching hot path.
-#[inline]
-pub(crate) fn schema_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
+    expr.for_each_test(&mut |_| out.push(Prepared::new()));
 }
 
 /// Plugs pattern checking into the STIX validator, so `stix validate` and TAXII ingestion

@@ -9,7 +9,7 @@
 //!     "`valu` is not a property of ipv4-addr; did you mean `value`?");
 //! ```
 
-use crate::ast::{CompExpr, ObsExpr, PropTest, Step};
+use crate::ast::{ObsExpr, PropTest, Step};
 use watchpost_stix::schema::{self, Category};
 
 /// A warning about a pattern, with the column it points at.
@@ -24,25 +24,8 @@ pub struct PatternWarning {
 /// The warnings of a pattern's tree, in reading order.
 pub fn warnings(root: &ObsExpr) -> Vec<PatternWarning> {
     let mut out = Vec::new();
-    walk_obs(root, &mut out);
+    root.for_each_test(&mut |t| test(t, &mut out));
     out
-}
-
-fn walk_obs(expr: &ObsExpr, out: &mut Vec<PatternWarning>) {
-    match expr {
-        ObsExpr::Simple(c) => walk_comp(c, out),
-        ObsExpr::Group(inner) | ObsExpr::Qualified(inner, _) => walk_obs(inner, out),
-        ObsExpr::And(items) | ObsExpr::Or(items) | ObsExpr::FollowedBy(items) => {
-            items.iter().for_each(|i| walk_obs(i, out))
-        }
-    }
-}
-
-fn walk_comp(expr: &CompExpr, out: &mut Vec<PatternWarning>) {
-    match expr {
-        CompExpr::And(items) | CompExpr::Or(items) => items.iter().for_each(|i| walk_comp(i, out)),
-        CompExpr::Test(t) => test(t, out),
-    }
 }
 
 fn test(t: &PropTest, out: &mut Vec<PatternWarning>) {

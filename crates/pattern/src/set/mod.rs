@@ -253,9 +253,7 @@ impl PatternSet {
         let mut offset = 0;
         for part in &parts {
             offsets.push(offset);
-            let mut slots = Vec::new();
-            crate::prepare_obs(part, &mut slots);
-            offset += slots.len();
+            part.for_each_test(&mut |_| offset += 1);
         }
         Some(Parsed {
             pattern,
@@ -264,8 +262,8 @@ impl PatternSet {
         })
     }
 
-    /// The object paths the set reads from observations; a [`Probed`] entry names one by its
-    /// position here.
+    /// The object paths the set reads from observations; [`Matcher::observe_probed`] names one
+    /// by its position here.
     pub fn probes(&self) -> &[ObjectPath] {
         &self.probes
     }
@@ -274,22 +272,29 @@ impl PatternSet {
     /// what a decoder that cannot extract them directly hands [`Matcher::observe_probed`].
     pub fn probe_values<'a>(&self, obs: &Observation<'a>) -> Vec<(u32, &'a serde_json::Value)> {
         let mut out = Vec::new();
+        self.for_each_probe_value(obs, &mut |probe, v| out.push((probe, v)));
+        out
+    }
+
+    /// Calls `f` with each probe and the value it reaches, for every object of `obs`.
+    fn for_each_probe_value<'a>(
+        &self,
+        obs: &Observation<'a>,
+        f: &mut impl FnMut(ProbeId, &'a serde_json::Value),
+    ) {
         for sco in &obs.objects {
             let Some((_, probes)) = self
                 .probes_by_type
                 .iter()
-                .find(|(kind, _)| crate::schema_eq(kind, sco.kind))
+                .find(|(kind, _)| watchpost_stix::schema::name_eq(kind, sco.kind))
             else {
                 continue;
             };
             for &probe in probes {
                 let path = &self.probes[probe as usize];
-                crate::eval::visit_probe(obs, sco.object, &path.steps, &mut |v| {
-                    out.push((probe, v))
-                });
+                crate::eval::visit_probe(obs, sco.object, &path.steps, &mut |v| f(probe, v));
             }
         }
-        out
     }
 
     fn gather_probed(
@@ -315,21 +320,9 @@ impl PatternSet {
         direct: &mut Vec<Target>,
     ) {
         direct.extend_from_slice(&self.unindexed);
-        for sco in &obs.objects {
-            let Some((_, probes)) = self
-                .probes_by_type
-                .iter()
-                .find(|(kind, _)| crate::schema_eq(kind, sco.kind))
-            else {
-                continue;
-            };
-            for &probe in probes {
-                let path = &self.probes[probe as usize];
-                crate::eval::visit_probe(obs, sco.object, &path.steps, &mut |v| {
-                    self.value_lookups(probe, v, slot, lookups, direct)
-                });
-            }
-        }
+        self.for_each_probe_value(obs, &mut |probe, v| {
+            self.value_lookups(probe, v, slot, lookups, direct)
+        });
     }
 
     fn value_lookups(
@@ -585,22 +578,16 @@ fn collect_parts(expr: &ObsExpr, out: &mut Vec<ObsExpr>) {
 }
 
 fn count_tests(expr: &crate::ast::CompExpr, stats: &mut Stats) {
-    use crate::ast::CompExpr;
-    match expr {
-        CompExpr::And(items) | CompExpr::Or(items) => {
-            items.iter().for_each(|i| count_tests(i, stats))
-        }
-        CompExpr::Test(t) => {
-            *stats
-                .operators
-                .entry(t.op.symbol().to_string())
-                .or_default() += 1;
-            *stats
-                .object_types
-                .entry(t.path.object_type.clone())
-                .or_default() += 1;
-        }
-    }
+    expr.for_each_test(&mut |t| {
+        *stats
+            .operators
+            .entry(t.op.symbol().to_string())
+            .or_default() += 1;
+        *stats
+            .object_types
+            .entry(t.path.object_type.clone())
+            .or_default() += 1;
+    });
 }
 
 /// A match of one pattern.
@@ -750,7 +737,7 @@ impl<'s> Matcher<'s> {
                 let part = &parsed.parts[t.part as usize];
                 let offset = parsed.offsets[t.part as usize];
                 match parsed.pattern.evaluate_part(part, offset, one) {
-                    Ok(Some(_)) => self.windows.push(t.pattern, t.part, seq, obs),
+                    Ok(Some(_)) => self.windows.push(t.pattern, seq, obs),
                     Ok(None) => {}
                     Err(_) => self.eval_errors += 1,
                 }

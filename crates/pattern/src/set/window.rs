@@ -67,7 +67,7 @@ impl Windows {
     }
 
     /// Records that observation `seq` satisfied a part of `pattern`.
-    pub(super) fn push(&mut self, pattern: u32, _part: u32, seq: u64, obs: &Observation<'_>) {
+    pub(super) fn push(&mut self, pattern: u32, seq: u64, obs: &Observation<'_>) {
         let kept = match &self.last_copy {
             Some((s, k)) if *s == seq => k.clone(),
             _ => {

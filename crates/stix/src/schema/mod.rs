@@ -133,7 +133,7 @@ pub struct TypeSpec {
 /// and type lookups compare one name against a few dozen candidates, nearly all of which
 /// differ in one of the two, and the library call dominated validation time without this.
 #[inline]
-pub(crate) fn name_eq(a: &str, b: &str) -> bool {
+pub fn name_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
 }
 
