@@ -109,6 +109,28 @@ impl Tlp {
         }
     }
 
+    /// Reads a level by its TLP 2.0 name (`green`, `amber+strict`), with or without the
+    /// `TLP:` prefix, in any case; TLP 1.0's `white` reads as CLEAR.
+    ///
+    /// ```
+    /// use watchpost_stix::marking::Tlp;
+    /// assert_eq!(Tlp::from_name("TLP:AMBER+STRICT"), Some(Tlp::AmberStrict));
+    /// assert_eq!(Tlp::from_name("white"), Some(Tlp::Clear));
+    /// assert_eq!(Tlp::from_name("purple"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<Tlp> {
+        let lower = name.trim().to_ascii_lowercase();
+        let bare = lower.strip_prefix("tlp:").unwrap_or(&lower);
+        match bare {
+            "clear" | "white" => Some(Tlp::Clear),
+            "green" => Some(Tlp::Green),
+            "amber" => Some(Tlp::Amber),
+            "amber+strict" => Some(Tlp::AmberStrict),
+            "red" => Some(Tlp::Red),
+            _ => None,
+        }
+    }
+
     /// The label shown to people: `TLP:AMBER+STRICT`.
     pub fn label(self) -> &'static str {
         match self {

@@ -107,6 +107,40 @@ impl Timestamp {
     pub fn fraction_digits(&self) -> u8 {
         self.digits
     }
+
+    /// Microseconds since the Unix epoch, the precision TAXII servers keep (`date_added`,
+    /// versions); finer digits are truncated.
+    ///
+    /// ```
+    /// use watchpost_stix::Timestamp;
+    /// let t = Timestamp::parse("2016-05-12T08:17:27.123456789Z").unwrap();
+    /// assert_eq!(Timestamp::from_unix_micros(t.unix_micros()).to_string(), "2016-05-12T08:17:27.123456Z");
+    /// ```
+    pub fn unix_micros(&self) -> i64 {
+        self.secs
+            .saturating_mul(1_000_000)
+            .saturating_add(i64::from(self.nanos / 1_000))
+    }
+
+    /// The instant `micros` microseconds after the Unix epoch, printed with six fractional
+    /// digits (the form TAXII 2.1 uses for `date_added`).
+    pub fn from_unix_micros(micros: i64) -> Self {
+        Timestamp {
+            secs: micros.div_euclid(1_000_000),
+            // rem_euclid is in 0..1_000_000, so the product fits a u32.
+            nanos: u32::try_from(micros.rem_euclid(1_000_000) * 1_000).unwrap_or(0),
+            digits: 6,
+        }
+    }
+
+    /// The current time, with microsecond precision.
+    pub fn now() -> Self {
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let micros = i64::try_from(since.as_micros()).unwrap_or(i64::MAX);
+        Timestamp::from_unix_micros(micros)
+    }
 }
 
 impl PartialEq for Timestamp {

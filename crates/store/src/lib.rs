@@ -1,12 +1,80 @@
-//! `watchpost-store`: persistence behind one `Store` trait (SQLite, the embedded default, and
+//! `watchpost-store`: persistence behind one [`Store`] trait (SQLite, the embedded default, and
 //! PostgreSQL), TLP and sharing-group enforcement, and the audit log.
 //!
-//! Built so far (issue 5, in progress): [`access`], the rules that decide who may read a stored
-//! object. The `Store` trait and its SQLite and PostgreSQL implementations come next and will
-//! call [`access::decide`] on every read.
+//! Every read takes the caller and goes through [`access::decide`], and every AMBER+ object
+//! shown to another organisation leaves a line in the append-only audit log, so that no request
+//! handler, export or federation link can forget a rule. [`SqlStore`] implements the trait for
+//! both databases through sqlx; the two differ only in their migrations and a few pragmas, and
+//! one test suite (`tests/suite.rs`) runs against both.
 //!
-//! It may depend on `watchpost-stix` and sqlx, never on the TAXII, warning or web crates: access
-//! rules live here so no handler can forget them.
+//! It may depend on `watchpost-stix` and sqlx, never on the TAXII, warning or web crates.
 #![deny(missing_docs)]
 
 pub mod access;
+pub mod credentials;
+mod error;
+pub mod model;
+mod sql;
+
+pub use error::{Result, StoreError};
+pub use model::*;
+pub use sql::{Backend, SqlStore};
+
+use async_trait::async_trait;
+
+/// The hub's knowledge base: the directory (organisations, users, tokens, sharing groups),
+/// collections of STIX object versions, add-statuses and the audit log.
+///
+/// Methods that read or write objects take the [`Caller`] and enforce collection permissions
+/// and the TLP rules themselves.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Adds an organisation and creates its `identity` object.
+    async fn add_org(&self, org: NewOrg) -> Result<Org>;
+    /// Every organisation, by name.
+    async fn orgs(&self) -> Result<Vec<Org>>;
+    /// Adds a user with an argon2 hash of the password.
+    async fn add_user(&self, user: NewUser) -> Result<()>;
+    /// The caller a user name and password identify, if they match.
+    async fn login(&self, username: &str, password: &str) -> Result<Option<Caller>>;
+    /// Creates an API token for a user and returns it; only its digest is kept.
+    async fn create_token(&self, username: &str) -> Result<String>;
+    /// The caller an API token identifies, if it is known.
+    async fn caller_for_token(&self, token: &str) -> Result<Option<Caller>>;
+    /// Adds a named sharing group of organisations (by name).
+    async fn add_sharing_group(&self, name: &str, org_names: &[String]) -> Result<()>;
+
+    /// Adds a collection; returns its id.
+    async fn add_collection(&self, collection: NewCollection) -> Result<String>;
+    /// The collections the caller may read or write, in creation order.
+    async fn collections(&self, caller: &Caller) -> Result<Vec<CollectionView>>;
+    /// One collection, if the caller may read or write it.
+    async fn collection(&self, caller: &Caller, id: &str) -> Result<Option<CollectionView>>;
+
+    /// Stores validated objects in a collection and records the add-status, `failures`
+    /// included, in the same transaction: an object reported as a success is durable.
+    async fn add_objects(
+        &self,
+        caller: &Caller,
+        collection: &str,
+        objects: Vec<NewObject>,
+        failures: Vec<StatusDetail>,
+    ) -> Result<Status>;
+    /// A page of the objects of a collection the caller may see.
+    async fn read(&self, caller: &Caller, collection: &str, query: &Query) -> Result<Page>;
+    /// Deletes the versions of an object that match the filters and that the caller may see;
+    /// returns how many were deleted.
+    async fn delete_object(
+        &self,
+        caller: &Caller,
+        collection: &str,
+        id: &str,
+        versions: &VersionFilter,
+        spec_versions: &[String],
+    ) -> Result<u64>;
+    /// An add-status, if it belongs to the caller's organisation.
+    async fn status(&self, caller: &Caller, id: &str) -> Result<Option<Status>>;
+
+    /// Audit entries after position `after`, oldest first.
+    async fn audit_log(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>>;
+}

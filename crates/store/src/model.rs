@@ -1,0 +1,315 @@
+//! What the store keeps and hands out: organisations, users, collections, object versions,
+//! add-statuses and audit entries, as plain values with no database types in them.
+
+use crate::access::OrgId;
+use serde::{Deserialize, Serialize};
+use watchpost_stix::marking::Tlp;
+
+/// Microseconds since the Unix epoch: `date_added`, object versions and audit times.
+pub type Micros = i64;
+
+/// A member organisation of the hub, with the `identity` SDO that names it in STIX.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Org {
+    /// The id of its `identity` object, which is also its [`OrgId`].
+    pub id: OrgId,
+    /// A short unique name (`cert-vn`).
+    pub name: String,
+    /// Its sector, from the STIX `industry-sector-ov` vocabulary where it fits.
+    pub sector: Option<String>,
+    /// ISO 3166-1 alpha-2 country code.
+    pub country: Option<String>,
+    /// The `identity` SDO, as compact JSON.
+    pub identity: String,
+}
+
+/// The fields of an organisation to be added.
+#[derive(Clone, Debug, Default)]
+pub struct NewOrg {
+    /// A short unique name.
+    pub name: String,
+    /// Its sector.
+    pub sector: Option<String>,
+    /// ISO 3166-1 alpha-2 country code.
+    pub country: Option<String>,
+}
+
+/// What a user may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads what the organisation may read.
+    Reader,
+    /// Also writes to the collections the organisation may write to.
+    Analyst,
+    /// Also administers the hub.
+    Admin,
+}
+
+impl Role {
+    /// The role's name as stored and typed on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Reader => "reader",
+            Role::Analyst => "analyst",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Reads a role name.
+    pub fn parse(name: &str) -> Option<Role> {
+        match name {
+            "reader" => Some(Role::Reader),
+            "analyst" => Some(Role::Analyst),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// An authenticated caller: who is asking, for which organisation, with which role.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// The user name.
+    pub user: String,
+    /// The user's organisation.
+    pub org: OrgId,
+    /// The user's role.
+    pub role: Role,
+}
+
+/// A user to be added.
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    /// A unique login name.
+    pub username: String,
+    /// The name of the user's organisation.
+    pub org_name: String,
+    /// The user's role.
+    pub role: Role,
+    /// The password in clear; only its argon2 hash is stored.
+    pub password: String,
+}
+
+/// A collection to be added.
+#[derive(Clone, Debug)]
+pub struct NewCollection {
+    /// Its id (a UUID); a random one when `None`.
+    pub id: Option<String>,
+    /// A human-readable title.
+    pub title: String,
+    /// A longer description.
+    pub description: Option<String>,
+    /// Organisation names that may read; `None` means every member organisation.
+    pub readers: Option<Vec<String>>,
+    /// Organisation names that may write.
+    pub writers: Vec<String>,
+    /// The marking of objects added without one.
+    pub default_tlp: Tlp,
+    /// The sharing group of its AMBER objects, by name; `None` means the collection's readers.
+    pub sharing_group: Option<String>,
+}
+
+/// A collection as one caller sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CollectionView {
+    /// Its id (a UUID).
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// Its description.
+    pub description: Option<String>,
+    /// Whether the caller's organisation may read it.
+    pub can_read: bool,
+    /// Whether the caller may write to it (organisation permission and a writing role).
+    pub can_write: bool,
+    /// The marking of objects added without one.
+    pub default_tlp: Tlp,
+}
+
+/// A validated object version to be stored.
+#[derive(Clone, Debug)]
+pub struct NewObject {
+    /// The STIX id.
+    pub id: String,
+    /// The STIX type.
+    pub object_type: String,
+    /// Its version: `modified`, else `created`, else the time it is added (SCOs).
+    pub version: Option<Micros>,
+    /// `spec_version` (`2.1`).
+    pub spec_version: String,
+    /// The most restrictive TLP marking on it.
+    pub tlp: Option<Tlp>,
+    /// Organisations named as recipients of a RED object (`x_watchpost_recipients`).
+    pub recipients: Vec<OrgId>,
+    /// The object, as compact JSON.
+    pub body: String,
+}
+
+/// One object version as read back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredObject {
+    /// The STIX id.
+    pub id: String,
+    /// When this hub added it to the collection.
+    pub date_added: Micros,
+    /// Its version.
+    pub version: Micros,
+    /// `spec_version`.
+    pub spec_version: String,
+    /// The object as compact JSON; empty when the query asked for no bodies.
+    pub body: String,
+}
+
+/// Which versions of each object a query returns (`match[version]`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VersionFilter {
+    /// The earliest version.
+    pub first: bool,
+    /// The latest version.
+    pub last: bool,
+    /// Every version.
+    pub all: bool,
+    /// These exact versions.
+    pub at: Vec<Micros>,
+}
+
+impl VersionFilter {
+    /// Only the latest version: TAXII's default for objects and the manifest.
+    pub fn last() -> Self {
+        VersionFilter {
+            last: true,
+            ..Default::default()
+        }
+    }
+
+    /// Every version: TAXII's default for the versions endpoint.
+    pub fn all() -> Self {
+        VersionFilter {
+            all: true,
+            ..Default::default()
+        }
+    }
+}
+
+/// A read of a collection: TAXII's filters and the page position.
+#[derive(Clone, Debug)]
+pub struct Query {
+    /// Only objects added after this instant.
+    pub added_after: Option<Micros>,
+    /// The position after which the page starts (from a previous page's `next`).
+    pub after: Option<Micros>,
+    /// The most objects to return.
+    pub limit: usize,
+    /// `match[id]`.
+    pub ids: Vec<String>,
+    /// `match[type]`.
+    pub types: Vec<String>,
+    /// `match[version]`.
+    pub versions: VersionFilter,
+    /// `match[spec_version]`.
+    pub spec_versions: Vec<String>,
+    /// Whether to read the objects themselves, or only their manifest entries.
+    pub with_body: bool,
+}
+
+impl Default for Query {
+    fn default() -> Self {
+        Query {
+            added_after: None,
+            after: None,
+            limit: 1000,
+            ids: Vec::new(),
+            types: Vec::new(),
+            versions: VersionFilter::last(),
+            spec_versions: Vec::new(),
+            with_body: true,
+        }
+    }
+}
+
+/// A page of a collection.
+#[derive(Clone, Debug, Default)]
+pub struct Page {
+    /// The visible objects, in `date_added` order.
+    pub objects: Vec<StoredObject>,
+    /// Where the next page starts, when there may be more.
+    pub next: Option<Micros>,
+}
+
+/// One object's outcome in an add-status.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusDetail {
+    /// The object's id, or what could be read of it.
+    pub id: String,
+    /// Its version, as a STIX timestamp.
+    pub version: String,
+    /// Why it failed, or a note on its success.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The outcome of one POST of objects: TAXII's status resource.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    /// The status id (a UUID).
+    pub id: String,
+    /// `complete` or `pending`.
+    pub status: String,
+    /// When the request arrived.
+    pub request_timestamp: String,
+    /// Objects in the request.
+    pub total_count: u64,
+    /// Objects stored.
+    pub success_count: u64,
+    /// The stored objects.
+    pub successes: Vec<StatusDetail>,
+    /// Objects refused.
+    pub failure_count: u64,
+    /// The refused objects and why.
+    pub failures: Vec<StatusDetail>,
+    /// Objects not yet processed.
+    pub pending_count: u64,
+    /// The objects not yet processed.
+    pub pendings: Vec<StatusDetail>,
+}
+
+/// One line of the audit log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Position in the log.
+    pub seq: i64,
+    /// When.
+    pub at: Micros,
+    /// The acting organisation.
+    pub actor_org: OrgId,
+    /// The acting user.
+    pub actor_user: String,
+    /// What was done (`read`, `add`, `delete`, `token create`…).
+    pub action: String,
+    /// The collection concerned.
+    pub collection: Option<String>,
+    /// The object concerned.
+    pub object_id: Option<String>,
+    /// The object's version.
+    pub version: Option<Micros>,
+    /// The object's effective marking.
+    pub tlp: Option<Tlp>,
+}
+
+/// Prints a microsecond instant as a STIX/TAXII timestamp: milliseconds when that is exact,
+/// microseconds otherwise (`2024-01-01T00:00:00.000Z`, `2024-01-01T00:00:00.000001Z`).
+///
+/// ```
+/// use watchpost_store::timestamp_text;
+/// assert_eq!(timestamp_text(1_700_000_000_123_000), "2023-11-14T22:13:20.123Z");
+/// assert_eq!(timestamp_text(1_700_000_000_123_456), "2023-11-14T22:13:20.123456Z");
+/// ```
+pub fn timestamp_text(micros: Micros) -> String {
+    let t = watchpost_stix::Timestamp::from_unix_micros(micros);
+    if micros.rem_euclid(1000) == 0 {
+        watchpost_stix::Timestamp::from_unix(t.unix_seconds(), t.subsec_nanos()).to_string()
+    } else {
+        t.to_string()
+    }
+}

@@ -1,0 +1,235 @@
+//! [`Store`](crate::Store) over sqlx's `Any` driver: one implementation for SQLite and
+//! PostgreSQL, chosen by the URL. Queries use `$n` placeholders, which both dialects accept;
+//! what differs (migrations, connection pragmas, SQLite's single writer) is decided here.
+
+mod audit;
+mod collections;
+mod directory;
+mod objects;
+mod statement;
+mod status;
+
+use crate::error::{Result, StoreError};
+use crate::model::Micros;
+use async_trait::async_trait;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, Executor};
+use std::borrow::Cow;
+use std::str::FromStr;
+use std::sync::Once;
+use tokio::sync::{Mutex, MutexGuard};
+use watchpost_stix::marking::Tlp;
+
+/// Which database a [`SqlStore`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file, in WAL mode.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// The knowledge base in SQLite or PostgreSQL.
+#[derive(Debug)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+    /// SQLite admits one writer at a time and its busy handler sleeps in steps of up to 100 ms;
+    /// queueing this process's writers here keeps them off that handler.
+    writer: Mutex<()>,
+}
+
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;";
+
+impl SqlStore {
+    /// Opens (and creates, for SQLite) the database at `url` and brings its schema up to date.
+    ///
+    /// `sqlite://watchpost.db` is a file relative to the working directory,
+    /// `sqlite:///var/lib/watchpost.db` an absolute one; `postgres://…` a server.
+    pub async fn open(url: &str) -> Result<Self> {
+        static DRIVERS: Once = Once::new();
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let (backend, url) = normalise_url(url)?;
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(sqlx::raw_sql(SQLITE_PRAGMAS)).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        migrator(backend).run(&pool).await?;
+        Ok(SqlStore {
+            pool,
+            backend,
+            writer: Mutex::new(()),
+        })
+    }
+
+    /// The database behind this store.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes the connections.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Holds back other writers of this process while a write transaction runs (SQLite only).
+    async fn write_turn(&self) -> Option<MutexGuard<'_, ()>> {
+        match self.backend {
+            Backend::Sqlite => Some(self.writer.lock().await),
+            Backend::Postgres => None,
+        }
+    }
+}
+
+fn normalise_url(url: &str) -> Result<(Backend, String)> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((Backend::Postgres, url.to_string()));
+    }
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        // Create the file on first start unless the URL says otherwise.
+        let url = if rest.contains("mode=") {
+            url.to_string()
+        } else if rest.contains('?') {
+            format!("{url}&mode=rwc")
+        } else {
+            format!("{url}?mode=rwc")
+        };
+        return Ok((Backend::Sqlite, url));
+    }
+    Err(StoreError::Url(url.to_string()))
+}
+
+fn migrator(backend: Backend) -> Migrator {
+    let sql = match backend {
+        Backend::Sqlite => include_str!("../../migrations/sqlite/0001_knowledge_base.sql"),
+        Backend::Postgres => include_str!("../../migrations/postgres/0001_knowledge_base.sql"),
+    };
+    Migrator {
+        migrations: Cow::Owned(vec![Migration::new(
+            1,
+            Cow::Borrowed("knowledge base"),
+            MigrationType::Simple,
+            Cow::Borrowed(sql),
+            false,
+        )]),
+        ..Migrator::DEFAULT
+    }
+}
+
+/// The current time in microseconds.
+fn now() -> Micros {
+    watchpost_stix::Timestamp::now().unix_micros()
+}
+
+fn tlp_rank(tlp: Tlp) -> i64 {
+    match tlp {
+        Tlp::Clear => 0,
+        Tlp::Green => 1,
+        Tlp::Amber => 2,
+        Tlp::AmberStrict => 3,
+        Tlp::Red => 4,
+    }
+}
+
+fn tlp_from_rank(rank: i64) -> Tlp {
+    match rank {
+        0 => Tlp::Clear,
+        1 => Tlp::Green,
+        2 => Tlp::Amber,
+        3 => Tlp::AmberStrict,
+        // An unknown rank can only come from a newer schema: treat it as the strictest.
+        _ => Tlp::Red,
+    }
+}
+
+/// Maps a unique-constraint violation to [`StoreError::Conflict`] naming `what`.
+fn conflict(what: impl FnOnce() -> String) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |e| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(what()),
+        _ => StoreError::Database(e),
+    }
+}
+
+#[async_trait]
+impl crate::Store for SqlStore {
+    async fn add_org(&self, org: crate::NewOrg) -> Result<crate::Org> {
+        directory::add_org(self, org).await
+    }
+    async fn orgs(&self) -> Result<Vec<crate::Org>> {
+        directory::orgs(self).await
+    }
+    async fn add_user(&self, user: crate::NewUser) -> Result<()> {
+        directory::add_user(self, user).await
+    }
+    async fn login(&self, username: &str, password: &str) -> Result<Option<crate::Caller>> {
+        directory::login(self, username, password).await
+    }
+    async fn create_token(&self, username: &str) -> Result<String> {
+        directory::create_token(self, username).await
+    }
+    async fn caller_for_token(&self, token: &str) -> Result<Option<crate::Caller>> {
+        directory::caller_for_token(self, token).await
+    }
+    async fn add_sharing_group(&self, name: &str, org_names: &[String]) -> Result<()> {
+        directory::add_sharing_group(self, name, org_names).await
+    }
+    async fn add_collection(&self, collection: crate::NewCollection) -> Result<String> {
+        collections::add(self, collection).await
+    }
+    async fn collections(&self, caller: &crate::Caller) -> Result<Vec<crate::CollectionView>> {
+        collections::list(self, caller).await
+    }
+    async fn collection(
+        &self,
+        caller: &crate::Caller,
+        id: &str,
+    ) -> Result<Option<crate::CollectionView>> {
+        Ok(collections::context(self, caller, id)
+            .await?
+            .map(|c| c.view))
+    }
+    async fn add_objects(
+        &self,
+        caller: &crate::Caller,
+        collection: &str,
+        objects: Vec<crate::NewObject>,
+        failures: Vec<crate::StatusDetail>,
+    ) -> Result<crate::Status> {
+        objects::add(self, caller, collection, objects, failures).await
+    }
+    async fn read(
+        &self,
+        caller: &crate::Caller,
+        collection: &str,
+        query: &crate::Query,
+    ) -> Result<crate::Page> {
+        objects::read(self, caller, collection, query).await
+    }
+    async fn delete_object(
+        &self,
+        caller: &crate::Caller,
+        collection: &str,
+        id: &str,
+        versions: &crate::VersionFilter,
+        spec_versions: &[String],
+    ) -> Result<u64> {
+        objects::delete(self, caller, collection, id, versions, spec_versions).await
+    }
+    async fn status(&self, caller: &crate::Caller, id: &str) -> Result<Option<crate::Status>> {
+        status::get(self, caller, id).await
+    }
+    async fn audit_log(&self, after: i64, limit: usize) -> Result<Vec<crate::AuditEntry>> {
+        audit::log(self, after, limit).await
+    }
+}

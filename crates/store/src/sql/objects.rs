@@ -1,0 +1,481 @@
+//! Object versions: adding them with a strictly increasing `date_added`, reading pages by
+//! keyset under the access rules, deleting them.
+
+use super::audit::{self, Line};
+use super::collections::{require, Context};
+use super::statement::Statement;
+use super::{now, status, tlp_from_rank, tlp_rank, SqlStore};
+use crate::access::{decide, Audience, Decision, OrgId, Reader};
+use crate::error::{Result, StoreError};
+use crate::model::{
+    timestamp_text, Caller, Micros, NewObject, Page, Query, Status, StatusDetail, StoredObject,
+    VersionFilter,
+};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use std::collections::HashMap;
+use watchpost_stix::marking::Tlp;
+
+/// Rows per INSERT: 12 parameters each, well under both databases' limits.
+const INSERT_CHUNK: usize = 400;
+/// Ids per `IN (…)` list.
+const ID_CHUNK: usize = 500;
+/// Rows a read may scan past hidden objects before it returns a short page with a `next`:
+/// bounds the cost of a request by an organisation that may see little of a big collection.
+const MIN_SCAN_BUDGET: usize = 10_000;
+
+/// What is known of an object's stored versions: (version, is_first, is_last, pk).
+type Versions = Vec<(Micros, bool, bool, i64)>;
+
+pub(super) async fn add(
+    store: &SqlStore,
+    caller: &Caller,
+    collection: &str,
+    objects: Vec<NewObject>,
+    failures: Vec<StatusDetail>,
+) -> Result<Status> {
+    let ctx = require(store, caller, collection, true).await?;
+    let request_timestamp = now();
+    let total = objects.len() + failures.len();
+    let _turn = store.write_turn().await;
+    let mut tx = store.pool.begin().await?;
+    // Locks the collection row (PostgreSQL) or the database (SQLite) before reading the clock,
+    // so date_added follows commit order and a reader never sees a later one first.
+    let last: Micros = sqlx::query_scalar(
+        "UPDATE collections SET last_added = last_added WHERE pk = $1 RETURNING last_added",
+    )
+    .bind(ctx.pk)
+    .fetch_one(&mut *tx)
+    .await?;
+    let existing = existing_versions(&mut tx, ctx.pk, &objects).await?;
+    let mut plan = Plan::new(existing, last.max(now() - 1));
+    let mut successes = Vec::with_capacity(objects.len());
+    for object in objects {
+        successes.push(plan.admit(object));
+    }
+    plan.settle_flags();
+    insert_rows(&mut tx, ctx.pk, caller, &plan.rows).await?;
+    for (pk, first, last) in &plan.demoted {
+        sqlx::query("UPDATE objects SET is_first = $1, is_last = $2 WHERE pk = $3")
+            .bind(i64::from(*first))
+            .bind(i64::from(*last))
+            .bind(pk)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("UPDATE collections SET last_added = $1 WHERE pk = $2")
+        .bind(plan.clock)
+        .bind(ctx.pk)
+        .execute(&mut *tx)
+        .await?;
+    let status = Status {
+        id: uuid::Uuid::new_v4().to_string(),
+        status: "complete".into(),
+        request_timestamp: timestamp_text(request_timestamp),
+        total_count: total as u64,
+        success_count: successes.len() as u64,
+        successes,
+        failure_count: failures.len() as u64,
+        failures,
+        pending_count: 0,
+        pendings: Vec::new(),
+    };
+    status::insert(&mut tx, &status, caller, ctx.pk).await?;
+    let line = Line::new(caller, "add")
+        .collection(collection)
+        .detail(format!(
+            "{} stored ({} new versions), {} refused",
+            status.success_count,
+            plan.rows.len(),
+            status.failure_count
+        ));
+    audit::append(&mut tx, &[line]).await?;
+    tx.commit().await?;
+    Ok(status)
+}
+
+async fn existing_versions(
+    conn: &mut AnyConnection,
+    collection: i64,
+    objects: &[NewObject],
+) -> Result<HashMap<String, Versions>> {
+    let mut ids: Vec<&str> = objects.iter().map(|o| o.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut found: HashMap<String, Versions> = HashMap::new();
+    for chunk in ids.chunks(ID_CHUNK) {
+        let mut q = Statement::new(
+            "SELECT stix_id, version, is_first, is_last, pk FROM objects WHERE collection_pk = ",
+        );
+        q.bind(collection).push(" AND stix_id IN ");
+        q.bind_list(chunk.iter().map(|id| id.to_string()));
+        for row in q.fetch_all(&mut *conn).await? {
+            let first: i64 = row.try_get(2)?;
+            let last: i64 = row.try_get(3)?;
+            found.entry(row.try_get(0)?).or_default().push((
+                row.try_get(1)?,
+                first != 0,
+                last != 0,
+                row.try_get(4)?,
+            ));
+        }
+    }
+    Ok(found)
+}
+
+/// A row to insert.
+struct Pending {
+    object: NewObject,
+    version: Micros,
+    date_added: Micros,
+    first: bool,
+    last: bool,
+}
+
+/// Decides, for one batch, which versions are new, their `date_added`, and which first/last
+/// flags move.
+struct Plan {
+    existing: HashMap<String, Versions>,
+    /// The last `date_added` handed out.
+    clock: Micros,
+    rows: Vec<Pending>,
+    /// Stored versions whose flags change: (pk, is_first, is_last).
+    demoted: Vec<(i64, bool, bool)>,
+}
+
+impl Plan {
+    fn new(existing: HashMap<String, Versions>, clock: Micros) -> Self {
+        Plan {
+            existing,
+            clock,
+            rows: Vec::new(),
+            demoted: Vec::new(),
+        }
+    }
+
+    /// Takes one object: a new version gets the next `date_added`; a version already stored
+    /// (or, for objects without timestamps, an id already stored) is a success with a note.
+    fn admit(&mut self, object: NewObject) -> StatusDetail {
+        let known = self.existing.get(&object.id);
+        let duplicate = match (object.version, known) {
+            (_, None) => None,
+            (None, Some(v)) => v.first().map(|v| v.0),
+            (Some(version), Some(v)) => v.iter().any(|v| v.0 == version).then_some(version),
+        };
+        let dup_in_batch = self
+            .rows
+            .iter()
+            .find(|r| r.object.id == object.id && object.version.is_none_or(|v| v == r.version))
+            .map(|r| r.version);
+        if let Some(version) = duplicate.or(dup_in_batch) {
+            return StatusDetail {
+                id: object.id,
+                version: timestamp_text(version),
+                message: Some("this version was already stored".into()),
+            };
+        }
+        self.clock = self.clock.max(now() - 1) + 1;
+        let version = object.version.unwrap_or(self.clock);
+        let detail = StatusDetail {
+            id: object.id.clone(),
+            version: timestamp_text(version),
+            message: None,
+        };
+        self.rows.push(Pending {
+            object,
+            version,
+            date_added: self.clock,
+            first: false,
+            last: false,
+        });
+        detail
+    }
+
+    /// Marks the earliest and latest version of every touched object, old and new together.
+    fn settle_flags(&mut self) {
+        let mut span: HashMap<String, (Micros, Micros)> = HashMap::new();
+        for r in &self.rows {
+            let e = span
+                .entry(r.object.id.clone())
+                .or_insert((r.version, r.version));
+            e.0 = e.0.min(r.version);
+            e.1 = e.1.max(r.version);
+        }
+        for (id, (lo, hi)) in span.iter_mut() {
+            for v in self.existing.get(id).into_iter().flatten() {
+                *lo = (*lo).min(v.0);
+                *hi = (*hi).max(v.0);
+            }
+        }
+        for r in &mut self.rows {
+            let (lo, hi) = span[r.object.id.as_str()];
+            r.first = r.version == lo;
+            r.last = r.version == hi;
+        }
+        for (id, (lo, hi)) in &span {
+            for &(version, first, last, pk) in self.existing.get(id).into_iter().flatten() {
+                let (f, l) = (version == *lo, version == *hi);
+                if (f, l) != (first, last) {
+                    self.demoted.push((pk, f, l));
+                }
+            }
+        }
+    }
+}
+
+async fn insert_rows(
+    conn: &mut AnyConnection,
+    collection: i64,
+    caller: &Caller,
+    rows: &[Pending],
+) -> Result<()> {
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let mut q = Statement::new(
+            "INSERT INTO objects (collection_pk, date_added, stix_id, type, version, \
+             spec_version, owner, tlp, recipients, is_first, is_last, body) VALUES ",
+        );
+        for (i, r) in chunk.iter().enumerate() {
+            let recipients =
+                (!r.object.recipients.is_empty()).then(|| r.object.recipients.join(","));
+            q.push(if i == 0 { "(" } else { ", (" });
+            q.bind(collection).push(", ").bind(r.date_added).push(", ");
+            q.bind(r.object.id.clone()).push(", ");
+            q.bind(r.object.object_type.clone())
+                .push(", ")
+                .bind(r.version)
+                .push(", ");
+            q.bind(r.object.spec_version.clone()).push(", ");
+            q.bind(caller.org.clone())
+                .push(", ")
+                .bind(r.object.tlp.map(tlp_rank))
+                .push(", ");
+            q.bind(recipients)
+                .push(", ")
+                .bind(i64::from(r.first))
+                .push(", ");
+            q.bind(i64::from(r.last))
+                .push(", ")
+                .bind(r.object.body.clone())
+                .push(")");
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The access-relevant columns every selection starts with.
+const ACCESS_COLUMNS: &str = "date_added, stix_id, version, spec_version, owner, tlp, recipients";
+
+/// Applies the access rules to one selected row.
+fn decision(row: &AnyRow, ctx: &Context, reader: &Reader) -> Result<(Decision, Tlp)> {
+    let owner: String = row.try_get(4)?;
+    let tlp = row.try_get::<Option<i64>, _>(5)?.map(tlp_from_rank);
+    let recipients: Vec<OrgId> = match tlp {
+        Some(Tlp::Red) => row
+            .try_get::<Option<String>, _>(6)?
+            .map(|r| r.split(',').map(str::to_string).collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let audience = Audience {
+        owner: &owner,
+        tlp,
+        collection_default: ctx.view.default_tlp,
+        sharing_group: &ctx.group,
+        recipients: &recipients,
+    };
+    Ok((decide(reader, &audience), audience.effective_tlp()))
+}
+
+/// Appends the `match[version]` and `match[spec_version]` conditions.
+fn push_version_filters(q: &mut Statement<'_>, versions: &VersionFilter, specs: &[String]) {
+    if !versions.all {
+        q.push(" AND (1 = 0");
+        if versions.first {
+            q.push(" OR is_first = 1");
+        }
+        if versions.last {
+            q.push(" OR is_last = 1");
+        }
+        for v in &versions.at {
+            q.push(" OR version = ").bind(*v);
+        }
+        q.push(")");
+    }
+    push_in(q, "spec_version", specs);
+}
+
+fn push_in(q: &mut Statement<'_>, column: &str, values: &[String]) {
+    if !values.is_empty() {
+        q.push(&format!(" AND {column} IN "));
+        q.bind_list(values.iter().cloned());
+    }
+}
+
+pub(super) async fn read(
+    store: &SqlStore,
+    caller: &Caller,
+    collection: &str,
+    query: &Query,
+) -> Result<Page> {
+    let ctx = require(store, caller, collection, false).await?;
+    let reader = Reader::Member(caller.org.clone());
+    let limit = query.limit.max(1);
+    let budget = (limit * 10).max(MIN_SCAN_BUDGET);
+    let mut cursor = query.after.max(query.added_after).unwrap_or(i64::MIN);
+    let (mut page, mut audited, mut scanned) = (Page::default(), Vec::new(), 0usize);
+    'scan: loop {
+        let rows = select_page(store, &ctx, query, cursor, limit + 1).await?;
+        let exhausted = rows.len() <= limit;
+        for row in &rows {
+            let (decision, tlp) = decision(row, &ctx, &reader)?;
+            scanned += 1;
+            if decision.visible() {
+                if page.objects.len() == limit {
+                    page.next = page.objects.last().map(|o| o.date_added);
+                    break 'scan;
+                }
+                let object = stored(row, query.with_body)?;
+                if decision.audited() {
+                    audited.push((object.id.clone(), object.version, tlp));
+                }
+                page.objects.push(object);
+            }
+            cursor = row.try_get(0)?;
+        }
+        if exhausted {
+            break;
+        }
+        if scanned >= budget {
+            page.next = Some(cursor);
+            break;
+        }
+    }
+    record_reads(store, caller, collection, &audited).await?;
+    Ok(page)
+}
+
+async fn select_page(
+    store: &SqlStore,
+    ctx: &Context,
+    query: &Query,
+    cursor: Micros,
+    batch: usize,
+) -> Result<Vec<AnyRow>> {
+    let body = if query.with_body { "body" } else { "''" };
+    let mut q = Statement::new(format!(
+        "SELECT {ACCESS_COLUMNS}, {body} FROM objects WHERE collection_pk = "
+    ));
+    q.bind(ctx.pk).push(" AND date_added > ").bind(cursor);
+    push_in(&mut q, "stix_id", &query.ids);
+    push_in(&mut q, "type", &query.types);
+    push_version_filters(&mut q, &query.versions, &query.spec_versions);
+    q.push(" ORDER BY date_added LIMIT ")
+        .bind(i64::try_from(batch).unwrap_or(i64::MAX));
+    Ok(q.fetch_all(&store.pool).await?)
+}
+
+fn stored(row: &AnyRow, with_body: bool) -> Result<StoredObject> {
+    Ok(StoredObject {
+        date_added: row.try_get(0)?,
+        id: row.try_get(1)?,
+        version: row.try_get(2)?,
+        spec_version: row.try_get(3)?,
+        body: if with_body {
+            row.try_get(7)?
+        } else {
+            String::new()
+        },
+    })
+}
+
+/// Writes one audit line per AMBER+ version shown to an organisation other than its owner.
+async fn record_reads(
+    store: &SqlStore,
+    caller: &Caller,
+    collection: &str,
+    reads: &[(String, Micros, Tlp)],
+) -> Result<()> {
+    if reads.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<Line> = reads
+        .iter()
+        .map(|(id, v, tlp)| {
+            Line::new(caller, "read")
+                .collection(collection)
+                .object(id, *v, *tlp)
+        })
+        .collect();
+    let _turn = store.write_turn().await;
+    let mut tx = store.pool.begin().await?;
+    audit::append(&mut tx, &lines).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn delete(
+    store: &SqlStore,
+    caller: &Caller,
+    collection: &str,
+    id: &str,
+    versions: &VersionFilter,
+    spec_versions: &[String],
+) -> Result<u64> {
+    let ctx = require(store, caller, collection, true).await?;
+    let reader = Reader::Member(caller.org.clone());
+    let _turn = store.write_turn().await;
+    let mut tx = store.pool.begin().await?;
+    let mut q = Statement::new(format!(
+        "SELECT {ACCESS_COLUMNS}, pk FROM objects WHERE collection_pk = "
+    ));
+    q.bind(ctx.pk).push(" AND stix_id = ").bind(id.to_string());
+    push_version_filters(&mut q, versions, spec_versions);
+    let mut doomed = Vec::new();
+    for row in q.fetch_all(&mut *tx).await? {
+        let (decision, tlp) = decision(&row, &ctx, &reader)?;
+        if decision.visible() {
+            doomed.push((row.try_get::<i64, _>(7)?, row.try_get::<Micros, _>(2)?, tlp));
+        }
+    }
+    if doomed.is_empty() {
+        return Err(StoreError::NotFound(format!(
+            "object {id} in collection {collection}"
+        )));
+    }
+    for (pk, _, _) in &doomed {
+        sqlx::query("DELETE FROM objects WHERE pk = $1")
+            .bind(pk)
+            .execute(&mut *tx)
+            .await?;
+    }
+    reflag(&mut tx, ctx.pk, id).await?;
+    let lines: Vec<Line> = doomed
+        .iter()
+        .map(|(_, v, tlp)| {
+            Line::new(caller, "delete")
+                .collection(collection)
+                .object(id, *v, *tlp)
+        })
+        .collect();
+    audit::append(&mut tx, &lines).await?;
+    tx.commit().await?;
+    Ok(doomed.len() as u64)
+}
+
+/// Re-marks the first and last of the versions that remain of an object.
+async fn reflag(conn: &mut AnyConnection, collection: i64, id: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE objects SET \
+         is_first = CASE WHEN version = (SELECT MIN(version) FROM objects \
+             WHERE collection_pk = $1 AND stix_id = $2) THEN 1 ELSE 0 END, \
+         is_last = CASE WHEN version = (SELECT MAX(version) FROM objects \
+             WHERE collection_pk = $1 AND stix_id = $2) THEN 1 ELSE 0 END \
+         WHERE collection_pk = $1 AND stix_id = $2",
+    )
+    .bind(collection)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,790 @@
+//! The one test suite both stores must pass: every case runs against a SQLite file and against
+//! a real PostgreSQL server (`WATCHPOST_TEST_POSTGRES`, a URL of a server where the tests may
+//! create databases; `scripts/test` starts one on 127.0.0.1).
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use watchpost_stix::marking::Tlp;
+use watchpost_store::{
+    Caller, NewCollection, NewObject, NewOrg, NewUser, Query, Role, SqlStore, StatusDetail, Store,
+    StoreError, VersionFilter,
+};
+
+/// A store under test and what keeps its database alive.
+struct Db {
+    store: Arc<SqlStore>,
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn sqlite() -> Db {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("kb.db").display());
+    Db {
+        store: Arc::new(SqlStore::open(&url).await.unwrap()),
+        url,
+        _dir: Some(dir),
+    }
+}
+
+async fn postgres() -> Db {
+    let base = std::env::var("WATCHPOST_TEST_POSTGRES").expect(
+        "WATCHPOST_TEST_POSTGRES must name a PostgreSQL server for the store suite: \
+         run ./scripts/test, or eval \"$(scripts/postgres start)\" first",
+    );
+    let name = format!("wp_{}", uuid::Uuid::new_v4().simple());
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::AnyPool::connect(&base).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    let url = format!("{prefix}/{name}");
+    Db {
+        store: Arc::new(SqlStore::open(&url).await.unwrap()),
+        url,
+        _dir: None,
+    }
+}
+
+/// Runs each case once per backend.
+macro_rules! suite {
+    ($($case:ident),* $(,)?) => {
+        mod on_sqlite { $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() { super::$case(super::sqlite().await).await }
+        )* }
+        mod on_postgres { $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() { super::$case(super::postgres().await).await }
+        )* }
+    };
+}
+
+suite!(
+    directory_orgs_users_tokens,
+    collection_permissions,
+    date_added_strictly_increases_and_pages_never_skip_or_repeat,
+    versions_first_last_all_and_exact,
+    tlp_and_sharing_groups_decide_every_read,
+    deleting_versions_reflags_and_respects_visibility,
+    statuses_belong_to_their_organisation,
+    audit_log_is_append_only,
+    hidden_rows_cost_bounded_scans,
+    filters_are_bound_never_spliced,
+);
+
+const A: &str = "cert-a";
+const B: &str = "cert-b";
+const C: &str = "cert-c";
+
+/// Three organisations with one analyst each; returns their callers in order.
+async fn three_orgs(store: &SqlStore) -> Vec<Caller> {
+    let mut callers = Vec::new();
+    for name in [A, B, C] {
+        let org = store
+            .add_org(NewOrg {
+                name: name.into(),
+                sector: Some("government-national".into()),
+                country: Some("VN".into()),
+            })
+            .await
+            .unwrap();
+        callers.push(Caller {
+            user: format!("{name}-analyst"),
+            org: org.id,
+            role: Role::Analyst,
+        });
+    }
+    callers
+}
+
+fn names(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+async fn collection(store: &SqlStore, readers: Option<&[&str]>, group: Option<&str>) -> String {
+    store
+        .add_collection(NewCollection {
+            id: None,
+            title: "Indicators".into(),
+            description: None,
+            readers: readers.map(names),
+            writers: names(&[A, B, C]),
+            default_tlp: Tlp::Green,
+            sharing_group: group.map(str::to_string),
+        })
+        .await
+        .unwrap()
+}
+
+/// An indicator version as the TAXII layer would hand it over.
+fn indicator(n: u32, modified: &str, tlp: Option<Tlp>, recipients: &[&str]) -> NewObject {
+    let id = format!("indicator--{:08x}-0000-4000-8000-000000000000", n);
+    let body = json!({"type": "indicator", "spec_version": "2.1", "id": id,
+        "created": "2024-01-01T00:00:00.000Z", "modified": modified,
+        "pattern": format!("[ipv4-addr:value = '10.0.0.{}']", n % 250),
+        "pattern_type": "stix", "valid_from": "2024-01-01T00:00:00Z"});
+    NewObject {
+        id,
+        object_type: "indicator".into(),
+        version: Some(
+            watchpost_stix::Timestamp::parse(modified)
+                .unwrap()
+                .unix_micros(),
+        ),
+        spec_version: "2.1".into(),
+        tlp,
+        recipients: recipients.iter().map(|r| r.to_string()).collect(),
+        body: body.to_string(),
+    }
+}
+
+const V1: &str = "2024-01-01T00:00:00.000Z";
+const V2: &str = "2024-02-01T00:00:00.000Z";
+const V3: &str = "2024-03-01T00:00:00.000Z";
+
+fn ids(page: &watchpost_store::Page) -> Vec<String> {
+    page.objects.iter().map(|o| o.id.clone()).collect()
+}
+
+async fn directory_orgs_users_tokens(db: Db) {
+    let store = &db.store;
+    let org = store
+        .add_org(NewOrg {
+            name: "vncert".into(),
+            sector: Some("government-national".into()),
+            country: Some("VN".into()),
+        })
+        .await
+        .unwrap();
+    // The identity object is a valid STIX 2.1 identity.
+    let identity: serde_json::Value = serde_json::from_str(&org.identity).unwrap();
+    assert_eq!(identity["id"], org.id.as_str());
+    assert_eq!(identity["identity_class"], "organization");
+    assert!(watchpost_stix::Validator::new()
+        .validate(&identity)
+        .is_empty());
+    let again = store
+        .add_org(NewOrg {
+            name: "vncert".into(),
+            ..Default::default()
+        })
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    let bad = store
+        .add_org(NewOrg {
+            name: "x".into(),
+            country: Some("Viet Nam".into()),
+            ..Default::default()
+        })
+        .await;
+    assert!(matches!(bad, Err(StoreError::Invalid(_))), "{bad:?}");
+
+    let user = |name: &str, org: &str| NewUser {
+        username: name.into(),
+        org_name: org.into(),
+        role: Role::Analyst,
+        password: "correct horse battery".into(),
+    };
+    store.add_user(user("lan", "vncert")).await.unwrap();
+    let unknown_org = store.add_user(user("minh", "nowhere")).await;
+    assert!(
+        matches!(unknown_org, Err(StoreError::NotFound(_))),
+        "{unknown_org:?}"
+    );
+    let dup = store.add_user(user("lan", "vncert")).await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+
+    let caller = store
+        .login("lan", "correct horse battery")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (caller.org.as_str(), caller.role),
+        (org.id.as_str(), Role::Analyst)
+    );
+    assert!(store
+        .login("lan", "wrong horse battery")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .login("nobody", "correct horse battery")
+        .await
+        .unwrap()
+        .is_none());
+
+    let token = store.create_token("lan").await.unwrap();
+    assert_eq!(
+        store.caller_for_token(&token).await.unwrap(),
+        Some(caller.clone())
+    );
+    assert!(store.caller_for_token("wp_guess").await.unwrap().is_none());
+    assert!(matches!(
+        store.create_token("nobody").await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // Only digests are at rest: neither the token nor the password appears in the database.
+    let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
+    let hashes: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM tokens")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(hashes.len(), 1);
+    assert_ne!(hashes[0], token);
+    let pw: String = sqlx::query_scalar("SELECT password_hash FROM users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(pw.starts_with("$argon2id$") && !pw.contains("correct horse"));
+    // Creating the token was audited.
+    let log = store.audit_log(0, 10).await.unwrap();
+    assert!(log
+        .iter()
+        .any(|e| e.action == "token create" && e.actor_user == "lan"));
+}
+
+async fn collection_permissions(db: Db) {
+    let store = &db.store;
+    let [a, b, c] = <[Caller; 3]>::try_from(three_orgs(store).await).unwrap();
+    let id = store
+        .add_collection(NewCollection {
+            id: Some("91a7b528-80eb-42ed-a74d-c6fbd5a26116".into()),
+            title: "Shared".into(),
+            description: Some("A and B".into()),
+            readers: Some(names(&[A, B])),
+            writers: names(&[A]),
+            default_tlp: Tlp::Amber,
+            sharing_group: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(id, "91a7b528-80eb-42ed-a74d-c6fbd5a26116");
+    let open = collection(store, None, None).await;
+
+    let view = store.collection(&a, &id).await.unwrap().unwrap();
+    assert!(view.can_read && view.can_write && view.default_tlp == Tlp::Amber);
+    let view = store.collection(&b, &id).await.unwrap().unwrap();
+    assert!(view.can_read && !view.can_write);
+    // C may neither read nor write: the collection does not exist for it.
+    assert!(store.collection(&c, &id).await.unwrap().is_none());
+    assert_eq!(store.collections(&c).await.unwrap().len(), 1);
+    assert_eq!(store.collections(&a).await.unwrap().len(), 2);
+    assert!(store.collections(&c).await.unwrap()[0].id == open);
+
+    let write = |who: &Caller| {
+        let who = who.clone();
+        let id = id.clone();
+        let store = store.clone();
+        async move {
+            store
+                .add_objects(&who, &id, vec![indicator(1, V1, None, &[])], vec![])
+                .await
+        }
+    };
+    assert!(matches!(write(&b).await, Err(StoreError::Forbidden(_))));
+    assert!(matches!(write(&c).await, Err(StoreError::NotFound(_))));
+    // A reader-role user of a writing organisation may not write either.
+    let reader = Caller {
+        role: Role::Reader,
+        ..a.clone()
+    };
+    assert!(matches!(
+        write(&reader).await,
+        Err(StoreError::Forbidden(_))
+    ));
+    assert_eq!(write(&a).await.unwrap().success_count, 1);
+    let q = Query::default();
+    assert!(matches!(
+        store.read(&c, &id, &q).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store
+            .read(&a, "00000000-0000-4000-8000-000000000000", &q)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    let bad = NewCollection {
+        id: Some("not-a-uuid".into()),
+        title: "x".into(),
+        description: None,
+        readers: None,
+        writers: vec![],
+        default_tlp: Tlp::Green,
+        sharing_group: None,
+    };
+    assert!(matches!(
+        store.add_collection(bad).await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+
+async fn date_added_strictly_increases_and_pages_never_skip_or_repeat(db: Db) {
+    let store = &db.store;
+    let callers = three_orgs(store).await;
+    let id = collection(store, None, None).await;
+    // Four writers add 25 batches of 40 concurrently while a reader pages through.
+    let mut writers = Vec::new();
+    for w in 0..4u32 {
+        let (store, id, who) = (store.clone(), id.clone(), callers[w as usize % 3].clone());
+        writers.push(tokio::spawn(async move {
+            for batch in 0..25u32 {
+                let objects =
+                    (0..40).map(|i| indicator(w * 10_000 + batch * 40 + i, V1, None, &[]));
+                store
+                    .add_objects(&who, &id, objects.collect(), vec![])
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    let mut seen = Vec::new();
+    let mut query = Query {
+        limit: 37,
+        ..Query::default()
+    };
+    loop {
+        let page = store.read(&callers[1], &id, &query).await.unwrap();
+        seen.extend(page.objects.iter().map(|o| (o.date_added, o.id.clone())));
+        let done = writers.iter().all(|w| w.is_finished());
+        query.after = page.next.or(seen.last().map(|s| s.0));
+        if page.next.is_none() {
+            if done {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    let final_page = store.read(&callers[1], &id, &query).await.unwrap();
+    seen.extend(
+        final_page
+            .objects
+            .iter()
+            .map(|o| (o.date_added, o.id.clone())),
+    );
+    assert_eq!(seen.len(), 4000, "every object exactly once");
+    assert!(
+        seen.windows(2).all(|w| w[0].0 < w[1].0),
+        "date_added strictly increasing"
+    );
+    let unique: BTreeSet<_> = seen.iter().map(|s| &s.1).collect();
+    assert_eq!(unique.len(), 4000);
+    // added_after is exclusive.
+    let mid = seen[1999].0;
+    let page = store
+        .read(
+            &callers[0],
+            &id,
+            &Query {
+                added_after: Some(mid),
+                limit: 5000,
+                ..Query::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.objects.len(), 2000);
+    assert_eq!(page.objects[0].date_added, seen[2000].0);
+    assert!(page.next.is_none());
+}
+
+async fn versions_first_last_all_and_exact(db: Db) {
+    let store = &db.store;
+    let callers = three_orgs(store).await;
+    let a = &callers[0];
+    let id = collection(store, None, None).await;
+    // V2 first, then V1 (older, arriving late), then V3 and a duplicate of V2.
+    store
+        .add_objects(a, &id, vec![indicator(7, V2, None, &[])], vec![])
+        .await
+        .unwrap();
+    store
+        .add_objects(
+            a,
+            &id,
+            vec![indicator(7, V1, None, &[]), indicator(8, V1, None, &[])],
+            vec![],
+        )
+        .await
+        .unwrap();
+    let status = store
+        .add_objects(
+            a,
+            &id,
+            vec![indicator(7, V3, None, &[]), indicator(7, V2, None, &[])],
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(status.success_count, 2);
+    assert_eq!(
+        status.successes[1].message.as_deref(),
+        Some("this version was already stored")
+    );
+    let versions_of = |v: VersionFilter| Query {
+        ids: vec![indicator(7, V1, None, &[]).id],
+        versions: v,
+        ..Query::default()
+    };
+    let micros = |t: &str| watchpost_stix::Timestamp::parse(t).unwrap().unix_micros();
+    let read = |q: Query| {
+        let store = store.clone();
+        let (a, id) = (a.clone(), id.clone());
+        async move {
+            let page = store.read(&a, &id, &q).await.unwrap();
+            page.objects.iter().map(|o| o.version).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        read(versions_of(VersionFilter::last())).await,
+        vec![micros(V3)]
+    );
+    assert_eq!(
+        read(versions_of(VersionFilter {
+            first: true,
+            ..Default::default()
+        }))
+        .await,
+        vec![micros(V1)]
+    );
+    // In date_added order: V2, V1, V3.
+    assert_eq!(
+        read(versions_of(VersionFilter::all())).await,
+        vec![micros(V2), micros(V1), micros(V3)]
+    );
+    let exact = VersionFilter {
+        at: vec![micros(V2)],
+        first: true,
+        ..Default::default()
+    };
+    assert_eq!(read(versions_of(exact)).await, vec![micros(V2), micros(V1)]);
+    // Default query: the latest version of each object.
+    let page = store.read(a, &id, &Query::default()).await.unwrap();
+    assert_eq!(page.objects.len(), 2);
+    assert_eq!(
+        read(Query {
+            types: vec!["malware".into()],
+            ..Query::default()
+        })
+        .await,
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        read(Query {
+            spec_versions: vec!["2.0".into()],
+            ..Query::default()
+        })
+        .await,
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        read(Query {
+            spec_versions: vec!["2.1".into()],
+            ..Query::default()
+        })
+        .await
+        .len(),
+        2
+    );
+    // A manifest read carries no bodies.
+    let manifest = store
+        .read(
+            a,
+            &id,
+            &Query {
+                with_body: false,
+                ..Query::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(manifest.objects.iter().all(|o| o.body.is_empty()));
+    let full = store.read(a, &id, &Query::default()).await.unwrap();
+    let body: serde_json::Value = serde_json::from_str(&full.objects[1].body).unwrap();
+    assert_eq!(body["modified"], V3);
+}
+
+async fn tlp_and_sharing_groups_decide_every_read(db: Db) {
+    let store = &db.store;
+    let callers = three_orgs(store).await;
+    let [a, b, c] = <[Caller; 3]>::try_from(callers).unwrap();
+    store
+        .add_sharing_group("a-and-b", &names(&[A, B]))
+        .await
+        .unwrap();
+    let id = collection(store, None, Some("a-and-b")).await;
+    let objects = vec![
+        indicator(1, V1, Some(Tlp::Green), &[]),
+        indicator(2, V1, Some(Tlp::Amber), &[]),
+        indicator(3, V1, Some(Tlp::AmberStrict), &[]),
+        indicator(4, V1, Some(Tlp::Red), &[&c.org]),
+        indicator(5, V1, None, &[]), // collection default: GREEN
+        indicator(6, V1, Some(Tlp::Red), &[]),
+    ];
+    store.add_objects(&a, &id, objects, vec![]).await.unwrap();
+    let visible = |who: Caller, with_body: bool| {
+        let store = store.clone();
+        let id = id.clone();
+        async move {
+            let q = Query {
+                with_body,
+                versions: VersionFilter::all(),
+                ..Query::default()
+            };
+            let page = store.read(&who, &id, &q).await.unwrap();
+            ids(&page)
+                .iter()
+                .map(|i| i[11..19].parse::<u32>().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    for with_body in [true, false] {
+        assert_eq!(
+            visible(a.clone(), with_body).await,
+            vec![1, 2, 3, 4, 5, 6],
+            "the owner sees all"
+        );
+        assert_eq!(
+            visible(b.clone(), with_body).await,
+            vec![1, 2, 3, 5],
+            "B is in the group"
+        );
+        assert_eq!(
+            visible(c.clone(), with_body).await,
+            vec![1, 4, 5],
+            "C: GREEN and its RED"
+        );
+    }
+    // Exact-id reads of hidden objects come back empty too.
+    let hidden = Query {
+        ids: vec![indicator(2, V1, None, &[]).id],
+        ..Query::default()
+    };
+    assert!(store
+        .read(&c, &id, &hidden)
+        .await
+        .unwrap()
+        .objects
+        .is_empty());
+    // Reads of AMBER+ by non-owners were audited; the owner's and GREEN reads were not.
+    let log = store.audit_log(0, 1000).await.unwrap();
+    let reads: Vec<_> = log.iter().filter(|e| e.action == "read").collect();
+    assert!(reads.iter().all(|e| e.actor_org != a.org));
+    assert!(reads.iter().all(|e| e.tlp >= Some(Tlp::Amber)));
+    let by_b = reads.iter().filter(|e| e.actor_org == b.org).count();
+    let by_c = reads.iter().filter(|e| e.actor_org == c.org).count();
+    assert_eq!(
+        (by_b, by_c),
+        (4, 2),
+        "two AMBER+ objects to B, one RED to C, twice each"
+    );
+    assert!(reads.iter().any(|e| e.actor_org == c.org
+        && e.tlp == Some(Tlp::Red)
+        && e.object_id.as_deref() == Some(indicator(4, V1, None, &[]).id.as_str())));
+}
+
+async fn deleting_versions_reflags_and_respects_visibility(db: Db) {
+    let store = &db.store;
+    let [a, b, _c] = <[Caller; 3]>::try_from(three_orgs(store).await).unwrap();
+    let id = collection(store, None, Some(everyone(store).await)).await;
+    let objects = vec![
+        indicator(1, V1, None, &[]),
+        indicator(1, V2, None, &[]),
+        indicator(1, V3, None, &[]),
+        indicator(2, V1, Some(Tlp::Red), &[]),
+    ];
+    store.add_objects(&a, &id, objects, vec![]).await.unwrap();
+    let one = indicator(1, V1, None, &[]).id;
+    let last = VersionFilter::last();
+    assert_eq!(
+        store
+            .delete_object(&b, &id, &one, &last, &[])
+            .await
+            .unwrap(),
+        1
+    );
+    let q = Query {
+        ids: vec![one.clone()],
+        ..Query::default()
+    };
+    let page = store.read(&b, &id, &q).await.unwrap();
+    let v2 = watchpost_stix::Timestamp::parse(V2).unwrap().unix_micros();
+    assert_eq!(
+        page.objects.iter().map(|o| o.version).collect::<Vec<_>>(),
+        vec![v2],
+        "V2 is now last"
+    );
+    // B cannot see A's RED object, so cannot delete it either.
+    let red = indicator(2, V1, None, &[]).id;
+    let err = store
+        .delete_object(&b, &id, &red, &VersionFilter::all(), &[])
+        .await;
+    assert!(matches!(err, Err(StoreError::NotFound(_))), "{err:?}");
+    assert_eq!(
+        store
+            .delete_object(&a, &id, &one, &VersionFilter::all(), &[])
+            .await
+            .unwrap(),
+        2
+    );
+    assert!(store.read(&a, &id, &q).await.unwrap().objects.is_empty());
+    let log = store.audit_log(0, 100).await.unwrap();
+    assert_eq!(log.iter().filter(|e| e.action == "delete").count(), 3);
+}
+
+/// A sharing group of the three organisations.
+async fn everyone(store: &SqlStore) -> &'static str {
+    store
+        .add_sharing_group("everyone", &names(&[A, B, C]))
+        .await
+        .unwrap();
+    "everyone"
+}
+
+async fn statuses_belong_to_their_organisation(db: Db) {
+    let store = &db.store;
+    let [a, b, _] = <[Caller; 3]>::try_from(three_orgs(store).await).unwrap();
+    let id = collection(store, None, None).await;
+    let failure = StatusDetail {
+        id: "indicator--bad".into(),
+        version: V1.into(),
+        message: Some("pattern: expected ']'".into()),
+    };
+    let status = store
+        .add_objects(
+            &a,
+            &id,
+            vec![indicator(1, V1, None, &[])],
+            vec![failure.clone()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            status.total_count,
+            status.success_count,
+            status.failure_count
+        ),
+        (2, 1, 1)
+    );
+    assert_eq!(status.successes[0].version, V1);
+    let again = store.status(&a, &status.id).await.unwrap().unwrap();
+    assert_eq!(again, status);
+    assert_eq!(again.failures, vec![failure]);
+    assert!(store.status(&b, &status.id).await.unwrap().is_none());
+    assert!(store.status(&a, "no-such-status").await.unwrap().is_none());
+}
+
+async fn audit_log_is_append_only(db: Db) {
+    let store = &db.store;
+    three_orgs(store).await;
+    store
+        .add_user(NewUser {
+            username: "u1".into(),
+            org_name: A.into(),
+            role: Role::Admin,
+            password: "password-1".into(),
+        })
+        .await
+        .unwrap();
+    store.create_token("u1").await.unwrap();
+    let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
+    for sql in ["UPDATE audit SET action = 'nothing'", "DELETE FROM audit"] {
+        let err = sqlx::query(sql).execute(&pool).await.unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    assert_eq!(store.audit_log(0, 10).await.unwrap().len(), 1);
+}
+
+async fn hidden_rows_cost_bounded_scans(db: Db) {
+    let store = &db.store;
+    let [a, b, _] = <[Caller; 3]>::try_from(three_orgs(store).await).unwrap();
+    let id = collection(store, None, None).await;
+    for batch in 0..5u32 {
+        let objects = (0..5000).map(|i| indicator(batch * 5000 + i, V1, Some(Tlp::Red), &[]));
+        store
+            .add_objects(&a, &id, objects.collect(), vec![])
+            .await
+            .unwrap();
+    }
+    store
+        .add_objects(&a, &id, vec![indicator(999_999, V1, None, &[])], vec![])
+        .await
+        .unwrap();
+    // B sees one object at the very end: it gets there through short pages, never a long scan.
+    let mut query = Query {
+        limit: 10,
+        ..Query::default()
+    };
+    let (mut pages, mut found) = (0, Vec::new());
+    loop {
+        let page = store.read(&b, &id, &query).await.unwrap();
+        pages += 1;
+        found.extend(ids(&page));
+        match page.next {
+            Some(n) => query.after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(found, vec![indicator(999_999, V1, None, &[]).id]);
+    assert_eq!(pages, 3, "10,000 rows scanned per request at most");
+}
+
+async fn filters_are_bound_never_spliced(db: Db) {
+    let store = &db.store;
+    let [a, ..] = <[Caller; 3]>::try_from(three_orgs(store).await).unwrap();
+    let id = collection(store, None, None).await;
+    store
+        .add_objects(&a, &id, vec![indicator(1, V1, None, &[])], vec![])
+        .await
+        .unwrap();
+    let hostile = [
+        "' OR '1'='1",
+        "indicator'; DROP TABLE objects; --",
+        "%",
+        "_",
+        "\\",
+        "\"",
+        "indicator--*",
+    ];
+    for h in hostile {
+        let q = Query {
+            ids: vec![h.into()],
+            types: vec![h.into()],
+            spec_versions: vec![h.into()],
+            ..Query::default()
+        };
+        assert!(
+            store.read(&a, &id, &q).await.unwrap().objects.is_empty(),
+            "{h}"
+        );
+        let q = Query {
+            types: vec![h.into()],
+            ..Query::default()
+        };
+        assert!(
+            store.read(&a, &id, &q).await.unwrap().objects.is_empty(),
+            "{h}"
+        );
+    }
+    assert_eq!(
+        store
+            .read(&a, &id, &Query::default())
+            .await
+            .unwrap()
+            .objects
+            .len(),
+        1
+    );
+}
