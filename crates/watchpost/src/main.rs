@@ -25,6 +25,27 @@ enum Command {
     /// Measure Watchpost's speed on real or generated inputs.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
+    /// Run the hub: the TAXII 2.1 server over the knowledge base.
+    Serve(commands::hub::ServeArgs),
+    /// Run the hub with demo organisations, users and data (added on first start).
+    Demo(commands::hub::DemoArgs),
+    /// Member organisations.
+    #[command(subcommand)]
+    Org(commands::admin::OrgCommand),
+    /// Users of member organisations.
+    #[command(subcommand)]
+    User(commands::admin::UserCommand),
+    /// API tokens.
+    #[command(subcommand)]
+    Token(commands::admin::TokenCommand),
+    /// Sharing groups.
+    #[command(subcommand)]
+    Group(commands::admin::GroupCommand),
+    /// TAXII collections.
+    #[command(subcommand)]
+    Collection(commands::admin::CollectionCommand),
+    /// Import STIX 2.1 files into a collection.
+    Import(commands::admin::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +54,14 @@ fn main() -> ExitCode {
         Command::Stix(cmd) => commands::stix::run(cmd),
         Command::Pattern(cmd) => commands::pattern::run(cmd),
         Command::Bench(cmd) => commands::bench::run(cmd),
+        Command::Serve(args) => commands::hub::serve(args),
+        Command::Demo(args) => commands::hub::demo(args),
+        Command::Org(cmd) => commands::admin::org(cmd),
+        Command::User(cmd) => commands::admin::user(cmd),
+        Command::Token(cmd) => commands::admin::token(cmd),
+        Command::Group(cmd) => commands::admin::group(cmd),
+        Command::Collection(cmd) => commands::admin::collection(cmd),
+        Command::Import(args) => commands::admin::import(args),
     };
     match result {
         Ok(code) => code,

@@ -1,7 +1,9 @@
 //! One module per subcommand.
 
+pub mod admin;
 pub mod bench;
 pub mod bench_match;
+pub mod hub;
 pub mod indicators;
 pub mod pattern;
 pub mod stix;

@@ -1,0 +1,1 @@
+//! The TAXII 2.1 client: polls remote collections (built next).
