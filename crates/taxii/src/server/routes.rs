@@ -5,10 +5,11 @@ use super::error::TaxiiError;
 use super::filters::{self, next_token};
 use super::{auth, ingest, Server, API_ROOT};
 use crate::media::{accepts_taxii, is_taxii_content, STIX, TAXII};
-use axum::body::{to_bytes, Body};
+use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use std::fmt::Write;
 use std::sync::Arc;
@@ -173,22 +174,8 @@ pub(super) async fn add_objects(
             format!("POST an envelope with Content-Type: {TAXII}"),
         ));
     }
-    let max = s.config.max_content_length;
-    let too_large = || {
-        TaxiiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the request body is larger than this server's max_content_length of {max} bytes; split the envelope"),
-        )
-    };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > max) {
-        return Err(too_large());
-    }
     // Permission before parsing: a caller who may not write learns so without sending work.
-    let view = s.store.collection(&caller, &collection).await?;
-    match view {
+    match s.store.collection(&caller, &collection).await? {
         None => {
             return Err(TaxiiError::not_found(format!(
                 "collection {collection} was not found"
@@ -205,7 +192,7 @@ pub(super) async fn add_objects(
         }
         Some(_) => {}
     }
-    let bytes = to_bytes(body, max).await.map_err(|_| too_large())?;
+    let bytes = read_body(body, s.config.max_content_length).await?;
     let server = Arc::clone(&s);
     let batch = tokio::task::spawn_blocking(move || {
         ingest::read(
@@ -226,6 +213,41 @@ pub(super) async fn add_objects(
         .add_objects(&caller, &collection, batch.objects, batch.failures)
         .await?;
     Ok(reply(StatusCode::ACCEPTED, json!(status).to_string(), None))
+}
+
+/// Bodies past the limit are still read (up to this many bytes) so the client, which is
+/// usually still sending, receives the 413 instead of a reset connection.
+const DRAIN_LIMIT: usize = 256 << 20;
+
+async fn read_body(mut body: Body, max: usize) -> Result<Vec<u8>, TaxiiError> {
+    let (mut bytes, mut total) = (Vec::new(), 0usize);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            TaxiiError::bad_request(format!("the request body could not be read: {e}"))
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        total = total.saturating_add(data.len());
+        if total <= max {
+            bytes.extend_from_slice(&data);
+        } else {
+            bytes = Vec::new();
+            if total > DRAIN_LIMIT {
+                break;
+            }
+        }
+    }
+    if total > max {
+        return Err(TaxiiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the request body is larger than this server's max_content_length of {max} \
+                 bytes; split the envelope"
+            ),
+        ));
+    }
+    Ok(bytes)
 }
 
 /// A page of one object's versions; 404 when the caller sees none.
