@@ -13,8 +13,17 @@ const BIN: &str = env!("CARGO_BIN_EXE_watchpost");
 const COLLECTION: &str = "c0ffee00-1234-4abc-8def-0123456789ab";
 
 fn cli(db: &str, args: &[&str]) {
-    let out = Command::new(BIN).args(args).args(["--db", db]).env("WATCHPOST_PASSWORD", "interop-password").output().unwrap();
-    assert!(out.status.success(), "watchpost {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(BIN)
+        .args(args)
+        .args(["--db", db])
+        .env("WATCHPOST_PASSWORD", "interop-password")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "watchpost {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A running `watchpost serve` and its discovery URL; killed when dropped.
@@ -38,7 +47,9 @@ fn serve(db: &str) -> Hub {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let url = line.trim().rsplit(' ').next().unwrap().to_string();
     assert!(url.starts_with("http://127.0.0.1:"), "{line}");
     Hub { child, url }
@@ -48,9 +59,34 @@ fn serve(db: &str) -> Hub {
 fn taxii2_client_drives_every_endpoint() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("hub.db").display());
-    cli(&db, &["org", "add", "vncert", "--country", "VN", "--sector", "government-national"]);
-    cli(&db, &["user", "add", "lan", "--org", "vncert", "--role", "analyst"]);
-    cli(&db, &["collection", "add", "Interop", "--id", COLLECTION, "--write", "vncert"]);
+    cli(
+        &db,
+        &[
+            "org",
+            "add",
+            "vncert",
+            "--country",
+            "VN",
+            "--sector",
+            "government-national",
+        ],
+    );
+    cli(
+        &db,
+        &["user", "add", "lan", "--org", "vncert", "--role", "analyst"],
+    );
+    cli(
+        &db,
+        &[
+            "collection",
+            "add",
+            "Interop",
+            "--id",
+            COLLECTION,
+            "--write",
+            "vncert",
+        ],
+    );
     let hub = serve(&db);
     let out = Command::new(python())
         .arg(repo().join("tests/reference/taxii_interop.py"))
@@ -59,6 +95,10 @@ fn taxii2_client_drives_every_endpoint() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("{stdout}");
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("all steps passed"));
 }

@@ -2,7 +2,7 @@
 //! so an act without its line cannot be committed; triggers refuse UPDATE and DELETE.
 
 use super::statement::Statement;
-use super::{now, tlp_from_rank, tlp_rank, SqlStore};
+use super::{now, tlp_from_rank, tlp_rank, Backend, SqlStore};
 use crate::error::Result;
 use crate::model::{AuditEntry, Caller};
 use sqlx::{AnyConnection, Row};
@@ -53,10 +53,15 @@ impl<'a> Line<'a> {
 /// Rows per INSERT: well under both databases' limits on bound parameters.
 const CHUNK: usize = 500;
 
-pub(super) async fn append(conn: &mut AnyConnection, lines: &[Line<'_>]) -> Result<()> {
+pub(super) async fn append(
+    backend: Backend,
+    conn: &mut AnyConnection,
+    lines: &[Line<'_>],
+) -> Result<()> {
     let at = now();
     for chunk in lines.chunks(CHUNK) {
         let mut q = Statement::new(
+            backend,
             "INSERT INTO audit (at, actor_org, actor_user, action, collection, object_id, \
              version, tlp, detail) VALUES ",
         );

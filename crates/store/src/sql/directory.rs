@@ -171,7 +171,12 @@ pub(super) async fn create_token(store: &SqlStore, username: &str) -> Result<Str
         .bind(now())
         .execute(&mut *tx)
         .await?;
-    audit::append(&mut tx, &[audit::Line::new(&caller, "token create")]).await?;
+    audit::append(
+        store.backend,
+        &mut tx,
+        &[audit::Line::new(&caller, "token create")],
+    )
+    .await?;
     tx.commit().await?;
     Ok(token)
 }

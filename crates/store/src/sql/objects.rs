@@ -4,7 +4,7 @@
 use super::audit::{self, Line};
 use super::collections::{require, Context};
 use super::statement::Statement;
-use super::{now, status, tlp_from_rank, tlp_rank, SqlStore};
+use super::{now, status, tlp_from_rank, tlp_rank, Backend, SqlStore};
 use crate::access::{decide, Audience, Decision, OrgId, Reader};
 use crate::error::{Result, StoreError};
 use crate::model::{
@@ -47,14 +47,14 @@ pub(super) async fn add(
     .bind(ctx.pk)
     .fetch_one(&mut *tx)
     .await?;
-    let existing = existing_versions(&mut tx, ctx.pk, &objects).await?;
+    let existing = existing_versions(store.backend, &mut tx, ctx.pk, &objects).await?;
     let mut plan = Plan::new(existing, last.max(now() - 1));
     let mut successes = Vec::with_capacity(objects.len());
     for object in objects {
         successes.push(plan.admit(object));
     }
     plan.settle_flags();
-    insert_rows(&mut tx, ctx.pk, caller, &plan.rows).await?;
+    insert_rows(store.backend, &mut tx, ctx.pk, caller, &plan.rows).await?;
     for (pk, first, last) in &plan.demoted {
         sqlx::query("UPDATE objects SET is_first = $1, is_last = $2 WHERE pk = $3")
             .bind(i64::from(*first))
@@ -89,12 +89,13 @@ pub(super) async fn add(
             plan.rows.len(),
             status.failure_count
         ));
-    audit::append(&mut tx, &[line]).await?;
+    audit::append(store.backend, &mut tx, &[line]).await?;
     tx.commit().await?;
     Ok(status)
 }
 
 async fn existing_versions(
+    backend: Backend,
     conn: &mut AnyConnection,
     collection: i64,
     objects: &[NewObject],
@@ -105,6 +106,7 @@ async fn existing_versions(
     let mut found: HashMap<String, Versions> = HashMap::new();
     for chunk in ids.chunks(ID_CHUNK) {
         let mut q = Statement::new(
+            backend,
             "SELECT stix_id, version, is_first, is_last, pk FROM objects WHERE collection_pk = ",
         );
         q.bind(collection).push(" AND stix_id IN ");
@@ -224,6 +226,7 @@ impl Plan {
 }
 
 async fn insert_rows(
+    backend: Backend,
     conn: &mut AnyConnection,
     collection: i64,
     caller: &Caller,
@@ -231,6 +234,7 @@ async fn insert_rows(
 ) -> Result<()> {
     for chunk in rows.chunks(INSERT_CHUNK) {
         let mut q = Statement::new(
+            backend,
             "INSERT INTO objects (collection_pk, date_added, stix_id, type, version, \
              spec_version, owner, tlp, recipients, is_first, is_last, body) VALUES ",
         );
@@ -363,9 +367,10 @@ async fn select_page(
     batch: usize,
 ) -> Result<Vec<AnyRow>> {
     let body = if query.with_body { "body" } else { "''" };
-    let mut q = Statement::new(format!(
-        "SELECT {ACCESS_COLUMNS}, {body} FROM objects WHERE collection_pk = "
-    ));
+    let mut q = Statement::new(
+        store.backend,
+        format!("SELECT {ACCESS_COLUMNS}, {body} FROM objects WHERE collection_pk = "),
+    );
     q.bind(ctx.pk).push(" AND date_added > ").bind(cursor);
     push_in(&mut q, "stix_id", &query.ids);
     push_in(&mut q, "type", &query.types);
@@ -409,7 +414,7 @@ async fn record_reads(
         .collect();
     let _turn = store.write_turn().await;
     let mut tx = store.pool.begin().await?;
-    audit::append(&mut tx, &lines).await?;
+    audit::append(store.backend, &mut tx, &lines).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -426,9 +431,10 @@ pub(super) async fn delete(
     let reader = Reader::Member(caller.org.clone());
     let _turn = store.write_turn().await;
     let mut tx = store.pool.begin().await?;
-    let mut q = Statement::new(format!(
-        "SELECT {ACCESS_COLUMNS}, pk FROM objects WHERE collection_pk = "
-    ));
+    let mut q = Statement::new(
+        store.backend,
+        format!("SELECT {ACCESS_COLUMNS}, pk FROM objects WHERE collection_pk = "),
+    );
     q.bind(ctx.pk).push(" AND stix_id = ").bind(id.to_string());
     push_version_filters(&mut q, versions, spec_versions);
     let mut doomed = Vec::new();
@@ -458,7 +464,7 @@ pub(super) async fn delete(
                 .object(id, *v, *tlp)
         })
         .collect();
-    audit::append(&mut tx, &lines).await?;
+    audit::append(store.backend, &mut tx, &lines).await?;
     tx.commit().await?;
     Ok(doomed.len() as u64)
 }

@@ -44,6 +44,9 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         threads: usize,
     },
+    /// The TAXII 2.1 server over HTTP on 127.0.0.1 with the SQLite store: ingest and paged-read
+    /// throughput from 1,000 to 1,000,000 stored objects, and the same work on medallion.
+    Taxii(super::bench_taxii::TaxiiArgs),
     /// Generate deterministic workloads.
     #[command(subcommand)]
     Gen(GenCommand),
@@ -88,6 +91,7 @@ pub enum GenCommand {
 pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
     match cmd {
         BenchCommand::Stix { files, runs } => bench_stix(&files, runs.max(1)),
+        BenchCommand::Taxii(args) => super::bench_taxii::run(args),
         BenchCommand::Gen(GenCommand::Stix { size_mb, seed, out }) => gen_stix(size_mb, seed, &out),
         BenchCommand::Match {
             indicators,
