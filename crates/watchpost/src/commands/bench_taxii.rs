@@ -322,7 +322,7 @@ async fn start_medallion(
     let data_path = dir.join("medallion-data.json");
     std::fs::write(&data_path, data.to_string())?;
     let config = json!({
-        "backend": {"module_class": "MemoryBackend", "filename": data_path},
+        "backend": {"module": "medallion.backends.memory_backend", "module_class": "MemoryBackend", "filename": data_path},
         "users": {"bench": "bench-password"},
         "taxii": {"max_page_size": 1000}
     });
