@@ -75,6 +75,18 @@ pub trait Store: Send + Sync {
     /// An add-status, if it belongs to the caller's organisation.
     async fn status(&self, caller: &Caller, id: &str) -> Result<Option<Status>>;
 
+    /// Adds a feed: a remote TAXII collection to poll into a local one.
+    async fn add_feed(&self, feed: NewFeed) -> Result<Feed>;
+    /// Every feed.
+    async fn feeds(&self) -> Result<Vec<Feed>>;
+    /// Records a poll: where it got to (unchanged when `None`) and its error, if any.
+    async fn record_poll(
+        &self,
+        feed: i64,
+        last_added: Option<&str>,
+        error: Option<&str>,
+    ) -> Result<()>;
+
     /// Audit entries after position `after`, oldest first.
     async fn audit_log(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>>;
 }

@@ -313,3 +313,46 @@ pub fn timestamp_text(micros: Micros) -> String {
         t.to_string()
     }
 }
+
+/// A remote TAXII 2.1 collection to poll into a local one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Feed {
+    /// Its number in this hub.
+    pub id: i64,
+    /// The remote API root URL, ending in `/`.
+    pub api_root: String,
+    /// The remote collection id.
+    pub remote: String,
+    /// The local collection it feeds.
+    pub collection: String,
+    /// The organisation that owns what it brings.
+    pub org: OrgId,
+    /// The Authorization header to send, if any.
+    pub auth: Option<String>,
+    /// Seconds between polls.
+    pub interval_secs: i64,
+    /// The remote's last `date_added` seen (its `X-TAXII-Date-Added-Last`), where polling resumes.
+    pub last_added: Option<String>,
+    /// When it was last polled.
+    pub last_polled: Option<Micros>,
+    /// Why the last poll failed, if it did.
+    pub last_error: Option<String>,
+}
+
+/// A feed to be added.
+#[derive(Clone, Debug)]
+pub struct NewFeed {
+    /// The remote API root URL.
+    pub api_root: String,
+    /// The remote collection id.
+    pub remote: String,
+    /// The local collection id.
+    pub collection: String,
+    /// The owning organisation, by name.
+    pub org_name: String,
+    /// The Authorization header to send, if any (kept in the database as given: the hub needs it
+    /// to poll).
+    pub auth: Option<String>,
+    /// Seconds between polls.
+    pub interval_secs: i64,
+}

@@ -46,6 +46,9 @@ enum Command {
     Collection(commands::admin::CollectionCommand),
     /// Import STIX 2.1 files into a collection.
     Import(commands::admin::ImportArgs),
+    /// Remote TAXII 2.1 collections polled into this hub.
+    #[command(subcommand)]
+    Feed(commands::feed::FeedCommand),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Command::Group(cmd) => commands::admin::group(cmd),
         Command::Collection(cmd) => commands::admin::collection(cmd),
         Command::Import(args) => commands::admin::import(args),
+        Command::Feed(cmd) => commands::feed::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -5,6 +5,7 @@
 mod audit;
 mod collections;
 mod directory;
+mod feeds;
 mod objects;
 mod statement;
 mod status;
@@ -116,19 +117,41 @@ fn normalise_url(url: &str) -> Result<(Backend, String)> {
     Err(StoreError::Url(url.to_string()))
 }
 
+/// The schema's migrations, embedded in the binary: (version, description, SQLite, PostgreSQL).
+const MIGRATIONS: [(i64, &str, &str, &str); 2] = [
+    (
+        1,
+        "knowledge base",
+        include_str!("../../migrations/sqlite/0001_knowledge_base.sql"),
+        include_str!("../../migrations/postgres/0001_knowledge_base.sql"),
+    ),
+    (
+        2,
+        "feeds",
+        include_str!("../../migrations/sqlite/0002_feeds.sql"),
+        include_str!("../../migrations/postgres/0002_feeds.sql"),
+    ),
+];
+
 fn migrator(backend: Backend) -> Migrator {
-    let sql = match backend {
-        Backend::Sqlite => include_str!("../../migrations/sqlite/0001_knowledge_base.sql"),
-        Backend::Postgres => include_str!("../../migrations/postgres/0001_knowledge_base.sql"),
-    };
+    let migrations = MIGRATIONS
+        .iter()
+        .map(|&(version, description, sqlite, postgres)| {
+            let sql = match backend {
+                Backend::Sqlite => sqlite,
+                Backend::Postgres => postgres,
+            };
+            Migration::new(
+                version,
+                Cow::Borrowed(description),
+                MigrationType::Simple,
+                Cow::Borrowed(sql),
+                false,
+            )
+        })
+        .collect();
     Migrator {
-        migrations: Cow::Owned(vec![Migration::new(
-            1,
-            Cow::Borrowed("knowledge base"),
-            MigrationType::Simple,
-            Cow::Borrowed(sql),
-            false,
-        )]),
+        migrations: Cow::Owned(migrations),
         ..Migrator::DEFAULT
     }
 }
@@ -234,6 +257,20 @@ impl crate::Store for SqlStore {
     }
     async fn status(&self, caller: &crate::Caller, id: &str) -> Result<Option<crate::Status>> {
         status::get(self, caller, id).await
+    }
+    async fn add_feed(&self, feed: crate::NewFeed) -> Result<crate::Feed> {
+        feeds::add(self, feed).await
+    }
+    async fn feeds(&self) -> Result<Vec<crate::Feed>> {
+        feeds::list(self).await
+    }
+    async fn record_poll(
+        &self,
+        feed: i64,
+        last_added: Option<&str>,
+        error: Option<&str>,
+    ) -> Result<()> {
+        feeds::record_poll(self, feed, last_added, error).await
     }
     async fn audit_log(&self, after: i64, limit: usize) -> Result<Vec<crate::AuditEntry>> {
         audit::log(self, after, limit).await

@@ -166,10 +166,13 @@ impl Plan {
             (None, Some(v)) => v.first().map(|v| v.0),
             (Some(version), Some(v)) => v.iter().any(|v| v.0 == version).then_some(version),
         };
-        let dup_in_batch = self.batch.get(&object.id).and_then(|versions| match object.version {
-            None => versions.first().copied(),
-            Some(v) => versions.contains(&v).then_some(v),
-        });
+        let dup_in_batch = self
+            .batch
+            .get(&object.id)
+            .and_then(|versions| match object.version {
+                None => versions.first().copied(),
+                Some(v) => versions.contains(&v).then_some(v),
+            });
         if let Some(version) = duplicate.or(dup_in_batch) {
             return StatusDetail {
                 id: object.id,
@@ -184,7 +187,10 @@ impl Plan {
             version: timestamp_text(version),
             message: None,
         };
-        self.batch.entry(object.id.clone()).or_default().push(version);
+        self.batch
+            .entry(object.id.clone())
+            .or_default()
+            .push(version);
         self.rows.push(Pending {
             object,
             version,

@@ -11,6 +11,7 @@ use watchpost_pattern::SyntaxChecker;
 use watchpost_stix::marking::Tlp;
 use watchpost_stix::Validator;
 use watchpost_store::{NewCollection, NewOrg, NewUser, Role, SqlStore, Store};
+use watchpost_taxii::client::Poller;
 use watchpost_taxii::server::DISCOVERY;
 use watchpost_taxii::{Config, Server};
 
@@ -53,6 +54,11 @@ fn init_logging() {
 }
 
 async fn run_server(store: Arc<SqlStore>, listen: SocketAddr) -> Result<()> {
+    let poller = Poller::new(
+        store.clone(),
+        Validator::new().with_pattern_syntax(SyntaxChecker),
+    );
+    tokio::spawn(Arc::new(poller).run());
     let validator = Validator::new().with_pattern_syntax(SyntaxChecker);
     let server = Server::new(store, validator, Config::default());
     let listener = tokio::net::TcpListener::bind(listen)

@@ -1,0 +1,176 @@
+//! The TAXII client polling one hub into another over real HTTP on 127.0.0.1.
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+use serde_json::json;
+use std::sync::Arc;
+use watchpost_pattern::SyntaxChecker;
+use watchpost_stix::marking::Tlp;
+use watchpost_stix::Validator;
+use watchpost_store::{
+    Caller, NewCollection, NewFeed, NewObject, NewOrg, NewUser, Query, Role, SqlStore, Store,
+};
+use watchpost_taxii::client::Poller;
+use watchpost_taxii::{Config, Server};
+
+const REMOTE: &str = "6e1f1c3a-8a7e-4d53-9a43-3f7a1b2c4d5e";
+
+async fn store(dir: &tempfile::TempDir, name: &str) -> Arc<SqlStore> {
+    let url = format!("sqlite://{}", dir.path().join(name).display());
+    let store = Arc::new(SqlStore::open(&url).await.unwrap());
+    store
+        .add_org(NewOrg {
+            name: "cert".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    store
+}
+
+fn collection(id: &str) -> NewCollection {
+    NewCollection {
+        id: Some(id.into()),
+        title: "feed".into(),
+        description: None,
+        readers: None,
+        writers: vec!["cert".into()],
+        default_tlp: Tlp::Green,
+        sharing_group: None,
+    }
+}
+
+fn indicator(n: u32) -> NewObject {
+    let id = format!("indicator--{n:08x}-3333-4333-8333-333333333333");
+    let body = json!({"type": "indicator", "spec_version": "2.1", "id": id,
+        "created": "2025-01-01T00:00:00.000Z", "modified": "2025-01-01T00:00:00.000Z",
+        "pattern": format!("[ipv4-addr:value = '203.0.113.{}']", n % 250), "pattern_type": "stix",
+        "valid_from": "2025-01-01T00:00:00Z"});
+    NewObject {
+        id,
+        object_type: "indicator".into(),
+        version: Some(1_735_689_600_000_000),
+        spec_version: "2.1".into(),
+        tlp: None,
+        recipients: vec![],
+        body: body.to_string(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_resumes_from_the_last_date_added() {
+    let dir = tempfile::tempdir().unwrap();
+    // The remote hub: 2,500 indicators, served over HTTP with a bearer token.
+    let remote = store(&dir, "remote.db").await;
+    remote
+        .add_user(NewUser {
+            username: "partner".into(),
+            org_name: "cert".into(),
+            role: Role::Analyst,
+            password: "partner-password".into(),
+        })
+        .await
+        .unwrap();
+    let token = remote.create_token("partner").await.unwrap();
+    remote.add_collection(collection(REMOTE)).await.unwrap();
+    let writer = Caller {
+        user: "w".into(),
+        org: remote.orgs().await.unwrap()[0].id.clone(),
+        role: Role::Analyst,
+    };
+    remote
+        .add_objects(&writer, REMOTE, (0..2500).map(indicator).collect(), vec![])
+        .await
+        .unwrap();
+    let server = Server::new(remote.clone(), Validator::new(), Config::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api_root = format!("http://{}/taxii2/api/", listener.local_addr().unwrap());
+    let router = server.router();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    // The local hub polls it.
+    let local = store(&dir, "local.db").await;
+    let local_id = local
+        .add_collection(collection("0d9b9c62-7c55-4b0e-9a4c-6d7f0e1a2b3c"))
+        .await
+        .unwrap();
+    let feed = NewFeed {
+        api_root: api_root.clone(),
+        remote: REMOTE.into(),
+        collection: local_id.clone(),
+        org_name: "cert".into(),
+        auth: Some(format!("Bearer {token}")),
+        interval_secs: 60,
+    };
+    let feed = local.add_feed(feed).await.unwrap();
+    let poller = Poller::new(
+        local.clone(),
+        Validator::new().with_pattern_syntax(SyntaxChecker),
+    );
+    let first = poller.poll(&feed).await.unwrap();
+    assert_eq!((first.pages, first.received, first.stored), (3, 2500, 2500));
+    let reader = Caller {
+        user: "r".into(),
+        org: local.orgs().await.unwrap()[0].id.clone(),
+        role: Role::Reader,
+    };
+    let count = |q: Query| {
+        let (local, reader, id) = (local.clone(), reader.clone(), local_id.clone());
+        async move { local.read(&reader, &id, &q).await.unwrap().objects.len() }
+    };
+    assert_eq!(
+        count(Query {
+            limit: 10_000,
+            ..Query::default()
+        })
+        .await,
+        2500
+    );
+
+    // Nothing new: one empty page. Then 10 more: only those 10 come.
+    let feed = local.feeds().await.unwrap().remove(0);
+    assert!(feed.last_added.is_some() && feed.last_error.is_none());
+    let idle = poller.poll(&feed).await.unwrap();
+    assert_eq!((idle.pages, idle.received), (1, 0));
+    remote
+        .add_objects(
+            &writer,
+            REMOTE,
+            (5000..5010).map(indicator).collect(),
+            vec![],
+        )
+        .await
+        .unwrap();
+    let feed = local.feeds().await.unwrap().remove(0);
+    let more = poller.poll(&feed).await.unwrap();
+    assert_eq!((more.received, more.stored), (10, 10));
+    assert_eq!(
+        count(Query {
+            limit: 10_000,
+            ..Query::default()
+        })
+        .await,
+        2510
+    );
+
+    // A failing remote: the error is recorded and the position kept.
+    let before = local.feeds().await.unwrap().remove(0);
+    let broken = watchpost_store::Feed {
+        remote: "00000000-0000-4000-8000-000000000000".into(),
+        ..before.clone()
+    };
+    let err = poller.poll(&broken).await.unwrap_err();
+    assert!(err.to_string().contains("404"), "{err}");
+    let after = local.feeds().await.unwrap().remove(0);
+    assert_eq!(after.last_added, before.last_added);
+    assert!(after.last_error.unwrap().contains("404"));
+    let wrong_token = watchpost_store::Feed {
+        auth: Some("Bearer wp_wrong".into()),
+        ..before
+    };
+    assert!(poller
+        .poll(&wrong_token)
+        .await
+        .unwrap_err()
+        .to_string()
+        .contains("401"));
+}
