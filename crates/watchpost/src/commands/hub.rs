@@ -177,7 +177,7 @@ async fn seed(store: &SqlStore, data: &Path) -> Result<()> {
         (&feed, "stix/partner-feed.json"),
     ] {
         let path = data.join(file);
-        let report = import_files(store, "vncert", collection, &[path.clone()])
+        let report = import_files(store, "vncert", collection, std::slice::from_ref(&path))
             .await
             .with_context(|| format!("cannot import the demo file {}", path.display()))?;
         println!(
