@@ -10,7 +10,6 @@ use crate::server::ingest;
 use axum::body::Bytes;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 use watchpost_stix::Validator;
@@ -143,12 +142,12 @@ impl Poller {
                 })?;
             report.pages += 1;
             report.received += envelope.objects.len() as u64;
-            let (objects, failures) = self.prepare(&envelope.objects);
-            report.refused.extend(failures.iter().cloned());
-            if !objects.is_empty() || !failures.is_empty() {
+            let batch = ingest::prepare_all(&envelope.objects, &self.validator);
+            report.refused.extend(batch.failures.iter().cloned());
+            if !batch.objects.is_empty() || !batch.failures.is_empty() {
                 let status = self
                     .store
-                    .add_objects(&caller, &feed.collection, objects, failures)
+                    .add_objects(&caller, &feed.collection, batch.objects, batch.failures)
                     .await?;
                 report.stored += status.success_count;
             }
@@ -197,24 +196,6 @@ impl Poller {
             });
         }
         Ok((body, last))
-    }
-
-    fn prepare(&self, raw: &[&RawValue]) -> (Vec<watchpost_store::NewObject>, Vec<StatusDetail>) {
-        let (mut objects, mut failures, mut issues) = (Vec::new(), Vec::new(), Vec::new());
-        for (i, r) in raw.iter().enumerate() {
-            let prepared = serde_json::from_str::<Value>(r.get())
-                .map_err(|e| StatusDetail {
-                    id: format!("objects[{i}]"),
-                    version: String::new(),
-                    message: Some(e.to_string()),
-                })
-                .and_then(|v| ingest::prepare(&v, &self.validator, &mut issues));
-            match prepared {
-                Ok(o) => objects.push(o),
-                Err(f) => failures.push(f),
-            }
-        }
-        (objects, failures)
     }
 
     /// Polls every feed when its interval has passed, forever; errors are recorded on the feed

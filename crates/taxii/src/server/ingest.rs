@@ -50,6 +50,12 @@ pub fn read(body: &[u8], validator: &Validator, max_objects: usize) -> Result<Ba
             ),
         ));
     }
+    Ok(prepare_all(&objects, validator))
+}
+
+/// Validates the objects of an envelope one by one; a refusal without an id is named by its
+/// place (`objects[3]`).
+pub fn prepare_all(objects: &[&RawValue], validator: &Validator) -> Batch {
     let mut batch = Batch::default();
     let mut issues = Vec::new();
     for (i, raw) in objects.iter().enumerate() {
@@ -66,7 +72,7 @@ pub fn read(body: &[u8], validator: &Validator, max_objects: usize) -> Result<Ba
             }
         }
     }
-    Ok(batch)
+    batch
 }
 
 /// Validates one object and reads what the store needs of it; a refusal names the object
