@@ -76,6 +76,7 @@ suite!(
     audit_log_is_append_only,
     hidden_rows_cost_bounded_scans,
     filters_are_bound_never_spliced,
+    two_stores_on_one_database_see_each_others_objects,
 );
 
 const A: &str = "cert-a";
@@ -785,6 +786,111 @@ async fn filters_are_bound_never_spliced(db: Db) {
             .unwrap()
             .objects
             .len(),
+        1
+    );
+}
+
+/// Two processes on one database (`watchpost serve` and `watchpost import`): what one adds or
+/// deletes, the other finds by id, counts as a known version, or may add again.
+async fn two_stores_on_one_database_see_each_others_objects(db: Db) {
+    let first = &db.store;
+    let [a, ..] = <[Caller; 3]>::try_from(three_orgs(first).await).unwrap();
+    let id = collection(first, None, None).await;
+    let second = SqlStore::open(&db.url).await.unwrap();
+    first
+        .add_objects(&a, &id, vec![indicator(1, V1, None, &[])], vec![])
+        .await
+        .unwrap();
+    let by_id = |n: u32| Query {
+        ids: vec![indicator(n, V1, None, &[]).id],
+        versions: VersionFilter::all(),
+        ..Query::default()
+    };
+    // Each store has read once, so both have caught up with the table.
+    assert_eq!(
+        first.read(&a, &id, &by_id(1)).await.unwrap().objects.len(),
+        1
+    );
+    assert_eq!(
+        second.read(&a, &id, &by_id(1)).await.unwrap().objects.len(),
+        1
+    );
+    // The second adds a new object and a new version of the first one.
+    second
+        .add_objects(
+            &a,
+            &id,
+            vec![indicator(2, V1, None, &[]), indicator(1, V2, None, &[])],
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        first.read(&a, &id, &by_id(2)).await.unwrap().objects.len(),
+        1
+    );
+    assert_eq!(
+        first.read(&a, &id, &by_id(1)).await.unwrap().objects.len(),
+        2
+    );
+    // The first knows V2 is stored, and that V3 is now the last.
+    let status = first
+        .add_objects(
+            &a,
+            &id,
+            vec![indicator(1, V2, None, &[]), indicator(1, V3, None, &[])],
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        status.successes[0].message.as_deref(),
+        Some("this version was already stored")
+    );
+    assert_eq!(status.successes[1].message, None);
+    let last = first
+        .read(
+            &a,
+            &id,
+            &Query {
+                versions: VersionFilter::last(),
+                ..by_id(1)
+            },
+        )
+        .await
+        .unwrap();
+    let v3 = watchpost_stix::Timestamp::parse(V3).unwrap().unix_micros();
+    assert_eq!(
+        last.objects.iter().map(|o| o.version).collect::<Vec<_>>(),
+        vec![v3]
+    );
+    // A version deleted by the second may be added again through the first.
+    second
+        .delete_object(
+            &a,
+            &id,
+            &indicator(2, V1, None, &[]).id,
+            &VersionFilter::all(),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(first
+        .read(&a, &id, &by_id(2))
+        .await
+        .unwrap()
+        .objects
+        .is_empty());
+    let again = first
+        .add_objects(&a, &id, vec![indicator(2, V1, None, &[])], vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        again.successes[0].message, None,
+        "stored anew, not taken for a duplicate"
+    );
+    assert_eq!(
+        second.read(&a, &id, &by_id(2)).await.unwrap().objects.len(),
         1
     );
 }

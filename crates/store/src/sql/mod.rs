@@ -6,6 +6,7 @@ mod audit;
 mod collections;
 mod directory;
 mod feeds;
+mod ids;
 mod objects;
 mod statement;
 mod status;
@@ -39,6 +40,8 @@ pub struct SqlStore {
     /// SQLite admits one writer at a time and its busy handler sleeps in steps of up to 100 ms;
     /// queueing this process's writers here keeps them off that handler.
     writer: Mutex<()>,
+    /// Which rows hold an object id (SQLite only; PostgreSQL has an index).
+    ids: ids::IdMap,
 }
 
 /// WAL lets readers run beside the writer; NORMAL sync in WAL mode loses no committed
@@ -81,6 +84,7 @@ impl SqlStore {
             pool,
             backend,
             writer: Mutex::new(()),
+            ids: ids::IdMap::default(),
         })
     }
 
@@ -140,7 +144,7 @@ fn normalise_url(url: &str) -> Result<(Backend, String)> {
 }
 
 /// The schema's migrations, embedded in the binary: (version, description, SQLite, PostgreSQL).
-const MIGRATIONS: [(i64, &str, &str, &str); 2] = [
+const MIGRATIONS: [(i64, &str, &str, &str); 3] = [
     (
         1,
         "knowledge base",
@@ -152,6 +156,12 @@ const MIGRATIONS: [(i64, &str, &str, &str); 2] = [
         "feeds",
         include_str!("../../migrations/sqlite/0002_feeds.sql"),
         include_str!("../../migrations/postgres/0002_feeds.sql"),
+    ),
+    (
+        3,
+        "id map",
+        include_str!("../../migrations/sqlite/0003_id_map.sql"),
+        include_str!("../../migrations/postgres/0003_id_map.sql"),
     ),
 ];
 

@@ -46,7 +46,7 @@ pub(super) async fn add(
     .bind(ctx.pk)
     .fetch_one(&mut *tx)
     .await?;
-    let existing = existing_versions(store.backend, &mut tx, ctx.pk, &objects).await?;
+    let existing = existing_versions(store, &mut tx, ctx.pk, &objects).await?;
     let mut plan = Plan::new(existing, last.max(now() - 1));
     let mut successes = Vec::with_capacity(objects.len());
     for object in objects {
@@ -94,22 +94,24 @@ pub(super) async fn add(
 }
 
 async fn existing_versions(
-    backend: Backend,
+    store: &SqlStore,
     conn: &mut AnyConnection,
     collection: i64,
     objects: &[NewObject],
 ) -> Result<HashMap<String, Versions>> {
-    let mut ids: Vec<&str> = objects.iter().map(|o| o.id.as_str()).collect();
+    let mut ids: Vec<String> = objects.iter().map(|o| o.id.clone()).collect();
     ids.sort_unstable();
     ids.dedup();
     let mut found: HashMap<String, Versions> = HashMap::new();
     for chunk in ids.chunks(ID_CHUNK) {
         let mut q = Statement::new(
-            backend,
+            store.backend,
             "SELECT stix_id, version, is_first, is_last, pk FROM objects WHERE collection_pk = ",
         );
-        q.bind(collection).push(" AND stix_id IN ");
-        q.bind_list(chunk.iter().map(|id| id.to_string()));
+        q.bind(collection);
+        if !restrict_ids(store, conn, &mut q, collection, chunk).await? {
+            continue;
+        }
         for row in q.fetch_all(&mut *conn).await? {
             let first: i64 = row.try_get(2)?;
             let last: i64 = row.try_get(3)?;
@@ -122,6 +124,30 @@ async fn existing_versions(
         }
     }
     Ok(found)
+}
+
+/// Restricts `q` to the rows of `ids`: the id map's candidate rows on SQLite (re-checked by
+/// the `stix_id` condition), the index on PostgreSQL. False when no row can match.
+async fn restrict_ids(
+    store: &SqlStore,
+    conn: &mut AnyConnection,
+    q: &mut Statement<'_>,
+    collection: i64,
+    ids: &[String],
+) -> Result<bool> {
+    if ids.is_empty() {
+        return Ok(true);
+    }
+    if store.backend == Backend::Sqlite {
+        let wanted: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let pks = store.ids.candidates(conn, collection, &wanted).await?;
+        if pks.is_empty() {
+            return Ok(false);
+        }
+        q.push(" AND pk IN ").bind_list(pks);
+    }
+    push_in(q, "stix_id", ids);
+    Ok(true)
 }
 
 /// A row to insert.
@@ -436,13 +462,16 @@ async fn select_page(
         ),
     );
     q.bind(ctx.pk).push(" AND date_added > ").bind(cursor);
-    push_in(&mut q, "stix_id", &query.ids);
+    let mut conn = store.pool.acquire().await?;
+    if !restrict_ids(store, &mut conn, &mut q, ctx.pk, &query.ids).await? {
+        return Ok(Vec::new());
+    }
     push_in(&mut q, "type", &query.types);
     push_version_filters(&mut q, &query.versions, &query.spec_versions);
     q.push(" ORDER BY date_added LIMIT ")
         .bind(i64::try_from(batch).unwrap_or(i64::MAX))
         .push(") AS page");
-    let rows = q.fetch_all(&store.pool).await?;
+    let rows = q.fetch_all(&mut *conn).await?;
     let Some(row) = rows.first() else {
         return Ok(Vec::new());
     };
@@ -499,10 +528,17 @@ pub(super) async fn delete(
         store.backend,
         format!("SELECT {HEAD}, pk FROM objects WHERE collection_pk = "),
     );
-    q.bind(ctx.pk).push(" AND stix_id = ").bind(id.to_string());
+    q.bind(ctx.pk);
+    let id_list = [id.to_string()];
+    let any = restrict_ids(store, &mut tx, &mut q, ctx.pk, &id_list).await?;
     push_version_filters(&mut q, versions, spec_versions);
     let mut doomed = Vec::new();
-    for row in q.fetch_all(&mut *tx).await? {
+    let rows = if any {
+        q.fetch_all(&mut *tx).await?
+    } else {
+        Vec::new()
+    };
+    for row in rows {
         let scanned = Scanned::parse(&row.try_get::<String, _>(0)?, "")?;
         let (decision, tlp) = scanned.decide(&ctx, &reader);
         if decision.visible() {
@@ -520,7 +556,7 @@ pub(super) async fn delete(
             .execute(&mut *tx)
             .await?;
     }
-    reflag(&mut tx, ctx.pk, id).await?;
+    reflag(store, &mut tx, ctx.pk, &id_list).await?;
     let lines: Vec<Line> = doomed
         .iter()
         .map(|(_, v, tlp)| {
@@ -535,18 +571,33 @@ pub(super) async fn delete(
 }
 
 /// Re-marks the first and last of the versions that remain of an object.
-async fn reflag(conn: &mut AnyConnection, collection: i64, id: &str) -> Result<()> {
-    sqlx::query(
-        "UPDATE objects SET \
-         is_first = CASE WHEN version = (SELECT MIN(version) FROM objects \
-             WHERE collection_pk = $1 AND stix_id = $2) THEN 1 ELSE 0 END, \
-         is_last = CASE WHEN version = (SELECT MAX(version) FROM objects \
-             WHERE collection_pk = $1 AND stix_id = $2) THEN 1 ELSE 0 END \
-         WHERE collection_pk = $1 AND stix_id = $2",
-    )
-    .bind(collection)
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
+async fn reflag(
+    store: &SqlStore,
+    conn: &mut AnyConnection,
+    collection: i64,
+    id: &[String],
+) -> Result<()> {
+    let mut q = Statement::new(
+        store.backend,
+        "SELECT pk, version FROM objects WHERE collection_pk = ",
+    );
+    q.bind(collection);
+    if !restrict_ids(store, conn, &mut q, collection, id).await? {
+        return Ok(());
+    }
+    let mut rows: Vec<(i64, Micros)> = Vec::new();
+    for row in q.fetch_all(&mut *conn).await? {
+        rows.push((row.try_get(0)?, row.try_get(1)?));
+    }
+    let lo = rows.iter().map(|r| r.1).min();
+    let hi = rows.iter().map(|r| r.1).max();
+    for (pk, version) in rows {
+        sqlx::query("UPDATE objects SET is_first = $1, is_last = $2 WHERE pk = $3")
+            .bind(i64::from(Some(version) == lo))
+            .bind(i64::from(Some(version) == hi))
+            .bind(pk)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(())
 }

@@ -52,8 +52,23 @@ pub fn parse(
             _ => {}
         }
     }
+    for (name, values) in [
+        ("match[id]", &query.ids),
+        ("match[type]", &query.types),
+        ("match[spec_version]", &query.spec_versions),
+    ] {
+        if values.len() > MAX_MATCH_VALUES {
+            return Err(TaxiiError::bad_request(format!(
+                "{name} lists {} values; at most {MAX_MATCH_VALUES} are taken per request",
+                values.len()
+            )));
+        }
+    }
     Ok(query)
 }
+
+/// The most values one `match[…]` filter may list: each becomes a bound parameter.
+pub const MAX_MATCH_VALUES: usize = 1000;
 
 fn list(value: &str) -> Vec<String> {
     value
@@ -133,6 +148,10 @@ mod tests {
             ("added_after=yesterday", "added_after"),
             ("match[version]=newest", "match[version]"),
             ("next=%27%20OR%201%3D1", "next"),
+            (
+                &format!("match[id]={}", vec!["x"; 1001].join(",")),
+                "match[id]",
+            ),
         ] {
             let e = parse(Some(raw), VersionFilter::last(), SIZES).unwrap_err();
             assert_eq!(e.status(), 400);
