@@ -13,6 +13,13 @@ pub trait Decoder {
     fn decode(&mut self, line: &str) -> Result<Option<Event>, String>;
 }
 
+/// A boxed decoder, so a caller can choose the format at run time.
+impl<D: Decoder + ?Sized> Decoder for Box<D> {
+    fn decode(&mut self, line: &str) -> Result<Option<Event>, String> {
+        (**self).decode(line)
+    }
+}
+
 /// A malformed line.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {reason}")]

@@ -46,6 +46,8 @@ enum Command {
     Collection(commands::admin::CollectionCommand),
     /// Import STIX 2.1 files into a collection.
     Import(commands::admin::ImportArgs),
+    /// Match sensor telemetry (Suricata EVE, Zeek logs) against indicators.
+    Watch(commands::watch::WatchArgs),
     /// Remote TAXII 2.1 collections polled into this hub.
     #[command(subcommand)]
     Feed(commands::feed::FeedCommand),
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
         Command::Collection(cmd) => commands::admin::collection(cmd),
         Command::Import(args) => commands::admin::import(args),
         Command::Feed(cmd) => commands::feed::run(cmd),
+        Command::Watch(args) => commands::watch::run(args),
     };
     match result {
         Ok(code) => code,

@@ -10,6 +10,14 @@ use watchpost_stix::reader::Reader;
 /// The STIX patterns of the indicators in `path` (a bundle or JSON lines), with their
 /// grammar versions; other objects and non-STIX patterns are skipped.
 pub fn read(path: &Path) -> Result<Vec<(String, Version)>> {
+    Ok(read_with_ids(path)?
+        .into_iter()
+        .map(|(_, pattern, version)| (pattern, version))
+        .collect())
+}
+
+/// Like [`read`], with each indicator's id first.
+pub fn read_with_ids(path: &Path) -> Result<Vec<(String, String, Version)>> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut out = Vec::new();
     for entry in Reader::new(file) {
@@ -28,7 +36,8 @@ pub fn read(path: &Path) -> Result<Vec<(String, Version)>> {
             .and_then(Value::as_str)
             .and_then(Version::parse)
             .unwrap_or_default();
-        out.push((pattern.to_string(), version));
+        let id = object.get("id").and_then(Value::as_str).unwrap_or("");
+        out.push((id.to_string(), pattern.to_string(), version));
     }
     Ok(out)
 }

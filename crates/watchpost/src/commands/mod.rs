@@ -9,3 +9,4 @@ pub mod hub;
 pub mod indicators;
 pub mod pattern;
 pub mod stix;
+pub mod watch;

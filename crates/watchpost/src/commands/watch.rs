@@ -1,0 +1,236 @@
+//! `watch`: sensor telemetry matched against indicators, one JSON line per match. Without a hub
+//! (`--indicators FILE`), for a sensor box or a script.
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use watchpost_pattern::eval::{Observation, Sco};
+use watchpost_pattern::{Hit, Matcher, PatternSet};
+use watchpost_stix::Timestamp;
+use watchpost_telemetry::eve::Eve;
+use watchpost_telemetry::zeek::Zeek;
+use watchpost_telemetry::{Counts, Decoder, Event, Stream};
+
+#[derive(Args)]
+pub struct WatchArgs {
+    /// Indicators to match (a STIX bundle or JSON lines).
+    #[arg(long)]
+    pub indicators: PathBuf,
+    /// Suricata EVE JSON files; `-` reads standard input.
+    #[arg(long)]
+    pub eve: Vec<PathBuf>,
+    /// Zeek logs (TSV or JSON): files, or directories of `*.log` and `*.json` files.
+    #[arg(long)]
+    pub zeek: Vec<PathBuf>,
+    /// Where to write one JSON line per match; `-` is standard output.
+    #[arg(long, default_value = "-")]
+    pub sightings_out: PathBuf,
+    /// Where to write malformed lines (JSON lines with the source, line number and reason).
+    #[arg(long, default_value = "watchpost-quarantine.jsonl")]
+    pub quarantine: PathBuf,
+}
+
+/// Events matched together: enough for the index look-ups to batch well.
+const BATCH: usize = 64;
+/// How many recent observations are remembered for reporting multi-observation matches.
+const REMEMBERED: u64 = 100_000;
+
+/// One telemetry source to read.
+struct Source {
+    name: String,
+    reader: Box<dyn BufRead>,
+    decoder: Box<dyn Decoder>,
+}
+
+fn open(path: &Path) -> Result<Box<dyn BufRead>> {
+    if path == Path::new("-") {
+        return Ok(Box::new(BufReader::new(io::stdin())));
+    }
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    Ok(Box::new(BufReader::with_capacity(1 << 20, file)))
+}
+
+fn sources(args: &WatchArgs) -> Result<Vec<Source>> {
+    let mut out = Vec::new();
+    for path in &args.eve {
+        out.push(Source {
+            name: path.display().to_string(),
+            reader: open(path)?,
+            decoder: Box::new(Eve),
+        });
+    }
+    for path in &args.zeek {
+        let mut files = Vec::new();
+        if path.is_dir() {
+            for entry in std::fs::read_dir(path)
+                .with_context(|| format!("cannot list {}", path.display()))?
+            {
+                let p = entry?.path();
+                if p.extension().is_some_and(|e| e == "log" || e == "json") {
+                    files.push(p);
+                }
+            }
+            files.sort();
+        } else {
+            files.push(path.clone());
+        }
+        for f in files {
+            let name = f.display().to_string();
+            out.push(Source {
+                decoder: Box::new(Zeek::for_file(&name)),
+                reader: open(&f)?,
+                name,
+            });
+        }
+    }
+    if out.is_empty() {
+        bail!("nothing to watch: give --eve FILE or --zeek PATH");
+    }
+    Ok(out)
+}
+
+/// What is kept of an observation to report a match on it.
+struct Seen {
+    source: usize,
+    line: u64,
+    observation: Value,
+}
+
+fn observation_json(event: &Event, time: i64) -> Value {
+    let objects: Map<String, Value> = event
+        .objects
+        .iter()
+        .map(|(id, o)| (id.clone(), o.clone()))
+        .collect();
+    json!({"time": Timestamp::from_unix_micros(time).to_string(), "kind": event.kind, "objects": objects})
+}
+
+pub fn run(args: WatchArgs) -> Result<ExitCode> {
+    let indicators = super::indicators::read_with_ids(&args.indicators)?;
+    let (set, rejected) = PatternSet::compile(indicators.iter().map(|(_, p, v)| (p.as_str(), *v)));
+    for r in &rejected {
+        eprintln!(
+            "watchpost: indicator {} skipped: {}",
+            indicators[r.index].0, r.error
+        );
+    }
+    let mut matcher = Matcher::new(&set);
+    let quarantine = File::create(&args.quarantine)
+        .with_context(|| format!("cannot create {}", args.quarantine.display()))?;
+    let mut out: Box<dyn Write> = if args.sightings_out == Path::new("-") {
+        Box::new(BufWriter::new(io::stdout().lock()))
+    } else {
+        Box::new(BufWriter::new(
+            File::create(&args.sightings_out)
+                .with_context(|| format!("cannot create {}", args.sightings_out.display()))?,
+        ))
+    };
+    let sources = sources(&args)?;
+    let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
+    let (mut seq, mut matches, mut total) = (0u64, 0u64, Counts::default());
+    let mut seen: BTreeMap<u64, Seen> = BTreeMap::new();
+    let mut hits = Vec::new();
+    for (index, source) in sources.into_iter().enumerate() {
+        let quarantine = quarantine.try_clone()?;
+        let mut stream =
+            Stream::new(source.reader, source.decoder, &source.name).quarantine(quarantine);
+        loop {
+            let mut batch: Vec<(u64, Event)> = Vec::with_capacity(BATCH);
+            while batch.len() < BATCH {
+                match stream
+                    .next_event()
+                    .with_context(|| format!("cannot read {}", source.name))?
+                {
+                    Some(e) => batch.push(e),
+                    None => break,
+                }
+            }
+            if batch.is_empty() {
+                break;
+            }
+            let now = Timestamp::now().unix_micros();
+            let observations: Vec<Observation> = batch
+                .iter()
+                .map(|(_, e)| {
+                    let time = e.time.unwrap_or(now);
+                    Observation {
+                        id: None,
+                        first: time,
+                        last: time,
+                        count: 1,
+                        objects: e.objects.iter().map(|(id, o)| Sco::new(id, o)).collect(),
+                    }
+                })
+                .collect();
+            hits.clear();
+            matcher.observe_batch(seq, &observations, &mut hits);
+            for (i, (line, event)) in batch.iter().enumerate() {
+                let time = event.time.unwrap_or(now);
+                seen.insert(
+                    seq + i as u64,
+                    Seen {
+                        source: index,
+                        line: *line,
+                        observation: observation_json(event, time),
+                    },
+                );
+            }
+            for hit in &hits {
+                matches += 1;
+                writeln!(out, "{}", sighting(hit, &indicators, &seen, &names))?;
+            }
+            seq += batch.len() as u64;
+            let keep_from = seq.saturating_sub(REMEMBERED);
+            seen = seen.split_off(&keep_from);
+        }
+        let c = stream.counts();
+        total = Counts {
+            lines: total.lines + c.lines,
+            events: total.events + c.events,
+            skipped: total.skipped + c.skipped,
+            malformed: total.malformed + c.malformed,
+        };
+    }
+    out.flush()?;
+    eprintln!(
+        "watchpost: {} lines, {} events, {} skipped, {} malformed (quarantined in {}), {} matches",
+        total.lines,
+        total.events,
+        total.skipped,
+        total.malformed,
+        args.quarantine.display(),
+        matches
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A match as one JSON line: the indicator, the observation that completed it (with its
+/// source and line), and the lines of every observation of the binding.
+fn sighting(
+    hit: &Hit,
+    indicators: &[(String, String, watchpost_pattern::Version)],
+    seen: &BTreeMap<u64, Seen>,
+    names: &[String],
+) -> Value {
+    let (id, pattern, _) = &indicators[hit.pattern as usize];
+    let last = hit.observations.iter().max().and_then(|s| seen.get(s));
+    let lines: Vec<Value> = hit
+        .observations
+        .iter()
+        .filter_map(|s| seen.get(s))
+        .map(|s| json!({"source": names[s.source], "line": s.line}))
+        .collect();
+    json!({
+        "indicator": id,
+        "pattern": pattern,
+        "source": last.map(|s| names[s.source].as_str()),
+        "line": last.map(|s| s.line),
+        "observation": last.map(|s| &s.observation),
+        "observations": lines,
+    })
+}

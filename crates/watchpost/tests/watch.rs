@@ -1,0 +1,128 @@
+//! `watchpost watch` without a hub: real Suricata and Zeek samples (tests/data/telemetry)
+//! against indicators planted on values those samples carry, plus a file of broken lines.
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_watchpost");
+
+fn data(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data/telemetry")
+        .join(path)
+}
+
+fn indicator(n: u32, pattern: &str) -> Value {
+    json!({"type": "indicator", "spec_version": "2.1", "id": format!("indicator--{n:08x}-5555-4555-8555-555555555555"),
+        "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z",
+        "pattern": pattern, "pattern_type": "stix", "valid_from": "2024-01-01T00:00:00Z"})
+}
+
+#[test]
+fn planted_indicators_match_exactly_their_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let patterns = [
+        "[ipv4-addr:value = '78.40.125.4']",                                                      // 1: CTU-13 alert, line 1
+        "[domain-name:value = 'irc.freenode.net']",                                                // 2: CTU-13 dns, line 2
+        "[file:hashes.'SHA-256' = '2e4c462b3424afcc04f43429d5f001e4ef9a28143bfeefb9af2254b4df3a7c1a']", // 3: fileinfo, line 3
+        "[url:value = 'http://www.nmap.org/']",                                                    // 4: fileinfo, line 3
+        "[network-traffic:dst_ref.value = '83.135.95.78' AND network-traffic:dst_port = 22]",      // 5: Zeek conn.log
+        "[domain-name:value = 'nothing.example']",                                                 // 6: nowhere
+    ];
+    let bundle = json!({"type": "bundle", "id": "bundle--6f1c0d7e-3c4a-4b8e-9a55-6a7b8c9d0e1f",
+        "objects": patterns.iter().enumerate().map(|(i, p)| indicator(i as u32 + 1, p)).collect::<Vec<_>>()});
+    let indicators = dir.path().join("indicators.json");
+    std::fs::write(&indicators, bundle.to_string()).unwrap();
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, "{\"event_type\": \"dns\",\n{\"event_type\":\"dns\",\"dns\":{\"rrname\":\"irc.freenode.net\"}}\n").unwrap();
+    let out = dir.path().join("sightings.jsonl");
+    let quarantine = dir.path().join("quarantine.jsonl");
+    let conn = data("zeek/vast-pcap-2018/conn.log");
+    let run = Command::new(BIN)
+        .arg("watch")
+        .arg("--indicators")
+        .arg(&indicators)
+        .arg("--eve")
+        .arg(data("suricata/vast-ctu13-eve.json"))
+        .arg("--eve")
+        .arg(&broken)
+        .arg("--zeek")
+        .arg(&conn)
+        .arg("--sightings-out")
+        .arg(&out)
+        .arg("--quarantine")
+        .arg(&quarantine)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let sightings: Vec<Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut found: Vec<(String, String, u64)> = sightings
+        .iter()
+        .map(|s| {
+            (
+                s["indicator"].as_str().unwrap()[11..19].to_string(),
+                s["source"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+                s["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    found.sort();
+    let expected = [
+        ("00000001", "vast-ctu13-eve.json", 1),
+        ("00000002", "broken.json", 2),
+        ("00000002", "vast-ctu13-eve.json", 2),
+        ("00000003", "vast-ctu13-eve.json", 3),
+        ("00000004", "vast-ctu13-eve.json", 3),
+        // grep 83.135.95.78 conn.log: three SSH connections to it.
+        ("00000005", "conn.log", 9),
+        ("00000005", "conn.log", 25),
+        ("00000005", "conn.log", 29),
+    ];
+    let expected: Vec<(String, String, u64)> = expected
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), *c))
+        .collect();
+    assert_eq!(found, expected);
+    let dns = sightings
+        .iter()
+        .find(|s| {
+            s["line"] == 2
+                && s["source"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("vast-ctu13-eve.json")
+        })
+        .unwrap();
+    assert_eq!(dns["pattern"], patterns[1]);
+    assert_eq!(
+        dns["observation"]["objects"]["3"]["value"],
+        "irc.freenode.net"
+    );
+    assert_eq!(dns["observation"]["time"], "2011-08-12T12:55:22.154618Z");
+    // The broken line is quarantined with its place and reason, and the next line still matched.
+    let q: Vec<Value> = std::fs::read_to_string(&quarantine)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0]["line"], 1);
+    assert!(q[0]["source"].as_str().unwrap().ends_with("broken.json"));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("1 malformed"));
+}
