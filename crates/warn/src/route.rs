@@ -25,10 +25,8 @@ impl Router {
     /// keeps it and the clash is reported by [`Router::conflicts`].
     pub fn new(entries: &[DirectoryEntry]) -> Self {
         let mut r = Router::default();
-        let (mut v4, mut v6): (
-            HashMap<u8, HashMap<u32, usize>>,
-            HashMap<u8, HashMap<u128, usize>>,
-        ) = Default::default();
+        let mut v4: HashMap<u8, HashMap<u32, usize>> = HashMap::new();
+        let mut v6: HashMap<u8, HashMap<u128, usize>> = HashMap::new();
         for (i, e) in entries.iter().enumerate() {
             if e.national && r.national.is_none() {
                 r.national = Some(i);
@@ -64,9 +62,9 @@ impl Router {
             }
         }
         r.v4 = v4.into_iter().collect();
-        r.v4.sort_by(|a, b| b.0.cmp(&a.0));
+        r.v4.sort_by_key(|(len, _)| std::cmp::Reverse(*len));
         r.v6 = v6.into_iter().collect();
-        r.v6.sort_by(|a, b| b.0.cmp(&a.0));
+        r.v6.sort_by_key(|(len, _)| std::cmp::Reverse(*len));
         r
     }
 
