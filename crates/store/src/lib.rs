@@ -87,6 +87,12 @@ pub trait Store: Send + Sync {
         error: Option<&str>,
     ) -> Result<()>;
 
+    /// Sets an organisation's directory entry (focal points and constituency, as JSON that
+    /// `watchpost-warn` reads), replacing the previous one.
+    async fn set_directory_entry(&self, org_name: &str, entry: &str) -> Result<()>;
+    /// Every directory entry, as (organisation name, JSON), by name.
+    async fn directory_entries(&self) -> Result<Vec<(String, String)>>;
+
     /// Audit entries after position `after`, oldest first.
     async fn audit_log(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>>;
 }

@@ -77,6 +77,7 @@ suite!(
     hidden_rows_cost_bounded_scans,
     filters_are_bound_never_spliced,
     two_stores_on_one_database_see_each_others_objects,
+    directory_entries_are_replaced_per_organisation,
 );
 
 const A: &str = "cert-a";
@@ -892,5 +893,26 @@ async fn two_stores_on_one_database_see_each_others_objects(db: Db) {
     assert_eq!(
         second.read(&a, &id, &by_id(2)).await.unwrap().objects.len(),
         1
+    );
+}
+
+async fn directory_entries_are_replaced_per_organisation(db: Db) {
+    let store = &db.store;
+    three_orgs(store).await;
+    store.set_directory_entry(A, "{\"v\": 1}").await.unwrap();
+    store.set_directory_entry(B, "{\"v\": 2}").await.unwrap();
+    store.set_directory_entry(A, "{\"v\": 3}").await.unwrap();
+    let entries = store.directory_entries().await.unwrap();
+    assert_eq!(
+        entries,
+        vec![
+            (A.to_string(), "{\"v\": 3}".to_string()),
+            (B.to_string(), "{\"v\": 2}".to_string())
+        ]
+    );
+    let unknown = store.set_directory_entry("nobody", "{}").await;
+    assert!(
+        matches!(unknown, Err(StoreError::NotFound(_))),
+        "{unknown:?}"
     );
 }

@@ -223,3 +223,28 @@ pub(super) async fn add_sharing_group(
     tx.commit().await?;
     Ok(())
 }
+
+pub(super) async fn set_entry(store: &SqlStore, org_name: &str, entry: &str) -> Result<()> {
+    let org = org_pk(store, org_name).await?;
+    sqlx::query(
+        "INSERT INTO directory (org_pk, entry, updated) VALUES ($1, $2, $3) \
+         ON CONFLICT (org_pk) DO UPDATE SET entry = excluded.entry, updated = excluded.updated",
+    )
+    .bind(org)
+    .bind(entry)
+    .bind(now())
+    .execute(&store.pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn entries(store: &SqlStore) -> Result<Vec<(String, String)>> {
+    let rows = sqlx::query(
+        "SELECT o.name, d.entry FROM directory d JOIN orgs o ON o.pk = d.org_pk ORDER BY o.name",
+    )
+    .fetch_all(&store.pool)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}

@@ -144,7 +144,7 @@ fn normalise_url(url: &str) -> Result<(Backend, String)> {
 }
 
 /// The schema's migrations, embedded in the binary: (version, description, SQLite, PostgreSQL).
-const MIGRATIONS: [(i64, &str, &str, &str); 3] = [
+const MIGRATIONS: [(i64, &str, &str, &str); 4] = [
     (
         1,
         "knowledge base",
@@ -162,6 +162,12 @@ const MIGRATIONS: [(i64, &str, &str, &str); 3] = [
         "id map",
         include_str!("../../migrations/sqlite/0003_id_map.sql"),
         include_str!("../../migrations/postgres/0003_id_map.sql"),
+    ),
+    (
+        4,
+        "directory",
+        include_str!("../../migrations/sqlite/0004_directory.sql"),
+        include_str!("../../migrations/postgres/0004_directory.sql"),
     ),
 ];
 
@@ -303,6 +309,12 @@ impl crate::Store for SqlStore {
         error: Option<&str>,
     ) -> Result<()> {
         feeds::record_poll(self, feed, last_added, error).await
+    }
+    async fn set_directory_entry(&self, org_name: &str, entry: &str) -> Result<()> {
+        directory::set_entry(self, org_name, entry).await
+    }
+    async fn directory_entries(&self) -> Result<Vec<(String, String)>> {
+        directory::entries(self).await
     }
     async fn audit_log(&self, after: i64, limit: usize) -> Result<Vec<crate::AuditEntry>> {
         audit::log(self, after, limit).await

@@ -53,6 +53,20 @@ pub enum OrgCommand {
         #[command(flatten)]
         db: DbArg,
     },
+    /// Import the directory: focal points and constituencies (JSON list or CSV); organisations
+    /// not yet known are added.
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Who answers for an IP address or a domain name, and whom to warn first.
+    Route {
+        /// An IPv4/IPv6 address or a domain name.
+        target: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
 }
 
 #[derive(Subcommand)]
@@ -173,6 +187,12 @@ pub fn org(cmd: OrgCommand) -> Result<ExitCode> {
                     })
                     .await?;
                 println!("added organisation {} ({})", org.name, org.id);
+            }
+            OrgCommand::Import { file, db } => {
+                return super::directory::import(&file, &*db.open().await?).await
+            }
+            OrgCommand::Route { target, db } => {
+                return super::directory::route(&target, &*db.open().await?).await
             }
             OrgCommand::List { db } => {
                 for o in db.open().await?.orgs().await? {
