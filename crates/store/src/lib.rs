@@ -93,6 +93,13 @@ pub trait Store: Send + Sync {
     /// Every directory entry, as (organisation name, JSON), by name.
     async fn directory_entries(&self) -> Result<Vec<(String, String)>>;
 
+    /// The latest version of every object of `object_type`, in every collection, as
+    /// (collection id, JSON), for the hub's own processes (the matcher reads the indicators,
+    /// the CLI lists sightings). It bypasses the access rules on purpose: what these processes
+    /// derive (sightings, warnings) carries the markings of what it came from, and is shown to
+    /// users only through the reads above.
+    async fn current_objects_of_type(&self, object_type: &str) -> Result<Vec<(String, String)>>;
+
     /// Audit entries after position `after`, oldest first.
     async fn audit_log(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>>;
 }

@@ -78,6 +78,7 @@ suite!(
     filters_are_bound_never_spliced,
     two_stores_on_one_database_see_each_others_objects,
     directory_entries_are_replaced_per_organisation,
+    current_objects_of_a_type_across_collections,
 );
 
 const A: &str = "cert-a";
@@ -915,4 +916,42 @@ async fn directory_entries_are_replaced_per_organisation(db: Db) {
         matches!(unknown, Err(StoreError::NotFound(_))),
         "{unknown:?}"
     );
+}
+
+async fn current_objects_of_a_type_across_collections(db: Db) {
+    let store = &db.store;
+    let [a, ..] = <[Caller; 3]>::try_from(three_orgs(store).await).unwrap();
+    let one = collection(store, None, None).await;
+    let two = collection(store, None, None).await;
+    store
+        .add_objects(
+            &a,
+            &one,
+            vec![
+                indicator(1, V1, Some(Tlp::Red), &[]),
+                indicator(1, V2, Some(Tlp::Red), &[]),
+            ],
+            vec![],
+        )
+        .await
+        .unwrap();
+    store
+        .add_objects(&a, &two, vec![indicator(2, V1, None, &[])], vec![])
+        .await
+        .unwrap();
+    let mut found = store.current_objects_of_type("indicator").await.unwrap();
+    found.sort();
+    assert_eq!(
+        found.len(),
+        2,
+        "the latest version of each, RED included: {found:?}"
+    );
+    let latest: serde_json::Value =
+        serde_json::from_str(&found.iter().find(|f| f.0 == one).unwrap().1).unwrap();
+    assert_eq!(latest["modified"], V2);
+    assert!(store
+        .current_objects_of_type("malware")
+        .await
+        .unwrap()
+        .is_empty());
 }

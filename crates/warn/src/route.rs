@@ -113,6 +113,25 @@ impl Router {
         self.route_ip(ip).or(self.national)
     }
 
+    /// Who answers for an observation: the first of its addresses (`ipv4-addr`, `ipv6-addr`)
+    /// and domain names (`domain-name`) that an organisation lists, else the national CERT.
+    pub fn responsible_for_objects<'a>(
+        &self,
+        objects: impl IntoIterator<Item = &'a serde_json::Value>,
+    ) -> Option<usize> {
+        objects
+            .into_iter()
+            .find_map(|o| {
+                let value = o.get("value")?.as_str()?;
+                match o.get("type")?.as_str()? {
+                    "ipv4-addr" | "ipv6-addr" => self.route_ip(value.parse().ok()?),
+                    "domain-name" => self.route_domain(value),
+                    _ => None,
+                }
+            })
+            .or(self.national)
+    }
+
     /// Who answers for `name`: its nearest listed domain, else the national CERT.
     pub fn responsible_for_domain(&self, name: &str) -> Option<usize> {
         self.route_domain(name).or(self.national)

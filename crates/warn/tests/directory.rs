@@ -60,6 +60,21 @@ fn longest_prefix_then_national() {
     );
     assert_eq!(r.route_domain("example.com"), None);
     assert!(r.conflicts().is_empty());
+    let objects = [
+        serde_json::json!({"type": "ipv4-addr", "value": "8.8.8.8"}),
+        serde_json::json!({"type": "network-traffic", "src_ref": "0"}),
+        serde_json::json!({"type": "domain-name", "value": "scada.evn.com.vn"}),
+    ];
+    assert_eq!(
+        r.responsible_for_objects(&objects),
+        Some(1),
+        "the first listed value wins over the fallback"
+    );
+    assert_eq!(
+        r.responsible_for_objects(&objects[..2]),
+        Some(0),
+        "national fallback"
+    );
     let clash = Router::new(&[
         entry("a", &["10.0.0.0/8"], &["x.example"], false),
         entry("b", &["10.0.0.0/8"], &["x.example"], false),

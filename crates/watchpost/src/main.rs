@@ -46,6 +46,8 @@ enum Command {
     Collection(commands::admin::CollectionCommand),
     /// Import STIX 2.1 files into a collection.
     Import(commands::admin::ImportArgs),
+    /// List the sightings the matchers stored.
+    Sightings(commands::sightings::SightingsArgs),
     /// Match sensor telemetry (Suricata EVE, Zeek logs) against indicators.
     Watch(commands::watch::WatchArgs),
     /// Remote TAXII 2.1 collections polled into this hub.
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Command::Import(args) => commands::admin::import(args),
         Command::Feed(cmd) => commands::feed::run(cmd),
         Command::Watch(args) => commands::watch::run(args),
+        Command::Sightings(args) => commands::sightings::run(args),
     };
     match result {
         Ok(code) => code,

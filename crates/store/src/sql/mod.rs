@@ -316,6 +316,9 @@ impl crate::Store for SqlStore {
     async fn directory_entries(&self) -> Result<Vec<(String, String)>> {
         directory::entries(self).await
     }
+    async fn current_objects_of_type(&self, object_type: &str) -> Result<Vec<(String, String)>> {
+        objects::current_of_type(self, object_type).await
+    }
     async fn audit_log(&self, after: i64, limit: usize) -> Result<Vec<crate::AuditEntry>> {
         audit::log(self, after, limit).await
     }

@@ -601,3 +601,32 @@ async fn reflag(
     }
     Ok(())
 }
+
+pub(super) async fn current_of_type(
+    store: &SqlStore,
+    object_type: &str,
+) -> Result<Vec<(String, String)>> {
+    // One aggregated row per collection: sqlx hands SQLite rows over one at a time.
+    let rows = sqlx::query(&format!(
+        "SELECT c.id, string_agg(o.body, '{RECORD}' ORDER BY o.date_added) FROM objects o \
+         JOIN collections c ON c.pk = o.collection_pk \
+         WHERE o.type = $1 AND o.is_last = 1 GROUP BY c.id"
+    ))
+    .bind(object_type)
+    .fetch_all(&store.pool)
+    .await?;
+    let mut out = Vec::new();
+    for row in rows {
+        let collection: String = row.try_get(0)?;
+        let bodies: Option<String> = row.try_get(1)?;
+        for body in bodies
+            .as_deref()
+            .unwrap_or("")
+            .split(RECORD)
+            .filter(|b| !b.is_empty())
+        {
+            out.push((collection.clone(), body.to_string()));
+        }
+    }
+    Ok(out)
+}

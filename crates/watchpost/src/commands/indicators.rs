@@ -16,8 +16,11 @@ pub fn read(path: &Path) -> Result<Vec<(String, Version)>> {
         .collect())
 }
 
+/// An indicator to match: its id, its pattern, the pattern's grammar version.
+pub type IndicatorPattern = (String, String, Version);
+
 /// Like [`read`], with each indicator's id first.
-pub fn read_with_ids(path: &Path) -> Result<Vec<(String, String, Version)>> {
+pub fn read_with_ids(path: &Path) -> Result<Vec<IndicatorPattern>> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut out = Vec::new();
     for entry in Reader::new(file) {

@@ -9,5 +9,7 @@ pub mod feed;
 pub mod hub;
 pub mod indicators;
 pub mod pattern;
+pub mod sightings;
 pub mod stix;
 pub mod watch;
+pub mod watch_hub;

@@ -1,6 +1,7 @@
 //! `watch`: sensor telemetry matched against indicators, one JSON line per match. Without a hub
 //! (`--indicators FILE`), for a sensor box or a script.
 
+use super::indicators::IndicatorPattern;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde_json::{json, Map, Value};
@@ -18,9 +19,23 @@ use watchpost_telemetry::{Counts, Decoder, Event, Stream};
 
 #[derive(Args)]
 pub struct WatchArgs {
-    /// Indicators to match (a STIX bundle or JSON lines).
+    /// Indicators to match (a STIX bundle or JSON lines), without a hub; when omitted, the
+    /// hub's indicators are matched and sightings stored (see --db).
     #[arg(long)]
-    pub indicators: PathBuf,
+    pub indicators: Option<PathBuf>,
+    /// The hub's database: its indicators, its directory, and where sightings go.
+    #[arg(long, env = "WATCHPOST_DB", default_value = "sqlite://watchpost.db")]
+    pub db: String,
+    /// The collection sightings are stored in (with a hub).
+    #[arg(long)]
+    pub sightings_collection: Option<String>,
+    /// The organisation that stores the sightings; it must be allowed to write there.
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Sightings aggregate the matches of an indicator in one organisation over this many
+    /// seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub window: u32,
     /// Suricata EVE JSON files; `-` reads standard input.
     #[arg(long)]
     pub eve: Vec<PathBuf>,
@@ -95,10 +110,13 @@ fn sources(args: &WatchArgs) -> Result<Vec<Source>> {
 }
 
 /// What is kept of an observation to report a match on it.
-struct Seen {
+pub struct Seen {
     source: usize,
     line: u64,
-    observation: Value,
+    /// When it happened, microseconds since the epoch.
+    pub time: i64,
+    /// `{"time", "kind", "objects"}`.
+    pub observation: Value,
 }
 
 fn observation_json(event: &Event, time: i64) -> Value {
@@ -111,7 +129,23 @@ fn observation_json(event: &Event, time: i64) -> Value {
 }
 
 pub fn run(args: WatchArgs) -> Result<ExitCode> {
-    let indicators = super::indicators::read_with_ids(&args.indicators)?;
+    match &args.indicators {
+        Some(path) => {
+            let indicators = super::indicators::read_with_ids(path)?;
+            scan(&args, &indicators, |_, _| Ok(()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        None => super::watch_hub::run(&args),
+    }
+}
+
+/// Matches every source against `indicators`, writes each match to `--sightings-out`, and
+/// hands it to `on_match` with the observation that completed it.
+pub fn scan(
+    args: &WatchArgs,
+    indicators: &[IndicatorPattern],
+    mut on_match: impl FnMut(usize, &Seen) -> Result<()>,
+) -> Result<Counts> {
     let (set, rejected) = PatternSet::compile(indicators.iter().map(|(_, p, v)| (p.as_str(), *v)));
     for r in &rejected {
         eprintln!(
@@ -130,7 +164,7 @@ pub fn run(args: WatchArgs) -> Result<ExitCode> {
                 .with_context(|| format!("cannot create {}", args.sightings_out.display()))?,
         ))
     };
-    let sources = sources(&args)?;
+    let sources = sources(args)?;
     let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
     let (mut seq, mut matches, mut total) = (0u64, 0u64, Counts::default());
     let mut seen: BTreeMap<u64, Seen> = BTreeMap::new();
@@ -176,13 +210,17 @@ pub fn run(args: WatchArgs) -> Result<ExitCode> {
                     Seen {
                         source: index,
                         line: *line,
+                        time,
                         observation: observation_json(event, time),
                     },
                 );
             }
             for hit in &hits {
                 matches += 1;
-                writeln!(out, "{}", sighting(hit, &indicators, &seen, &names))?;
+                writeln!(out, "{}", sighting(hit, indicators, &seen, &names))?;
+                if let Some(last) = hit.observations.iter().max().and_then(|s| seen.get(s)) {
+                    on_match(hit.pattern as usize, last)?;
+                }
             }
             seq += batch.len() as u64;
             let keep_from = seq.saturating_sub(REMEMBERED);
@@ -206,7 +244,7 @@ pub fn run(args: WatchArgs) -> Result<ExitCode> {
         args.quarantine.display(),
         matches
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(total)
 }
 
 /// A match as one JSON line: the indicator, the observation that completed it (with its
