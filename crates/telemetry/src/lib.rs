@@ -5,6 +5,7 @@
 //!   `smtp`), the field names of Suricata 4 to 7.
 //! - [`zeek`]: Zeek logs, TSV with their `#fields` header or JSON lines (`conn`, `dns`,
 //!   `http`, `ssl`, `files`, `x509`, `smtp`).
+//! - [`mapped`]: plain JSON lines through a field mapping (proxy, resolver, firewall logs).
 //! - [`stream`]: reading lines through a decoder, counting what was decoded, skipped and
 //!   malformed, and quarantining each malformed line with its number and the reason, so one bad
 //!   line never stops the stream.
@@ -19,6 +20,7 @@
 
 pub mod eve;
 mod event;
+pub mod mapped;
 pub mod stream;
 mod time;
 pub mod zeek;

@@ -399,3 +399,56 @@ proptest! {
         prop_assert_eq!(values(&events[1].1, "url"), vec![format!("http://{host}{path}")]);
     }
 }
+
+#[test]
+fn plain_json_lines_through_a_field_mapping() {
+    use watchpost_telemetry::mapped::{Mapped, Mapping};
+    let mapping: Mapping = serde_json::from_value(json!({
+        "time": "ts", "kind": "proxy",
+        "fields": {"client": "network-traffic:src_ref", "server.ip": "network-traffic:dst_ref",
+                   "server.port": "network-traffic:dst_port", "host": "domain-name:value",
+                   "url": "url:value", "sha256": "file:hashes.'SHA-256'", "file": "file:name",
+                   "id.orig_h": "ipv4-addr:value"}
+    }))
+    .unwrap();
+    let lines = [
+        json!({"ts": "2025-03-01T10:00:00+07:00", "client": "10.0.0.5", "server": {"ip": "2001:db8::7", "port": 443},
+               "host": "Update.Example.VN", "url": "https://update.example.vn/a.exe", "sha256": "ab", "file": "a.exe"}),
+        json!({"ts": 1740798000.5, "id.orig_h": "2001:db8::1"}),
+        json!({"ts": "soon"}),
+        json!({"client": "not-an-ip"}),
+    ];
+    let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let (events, counts, q) = run(input.as_bytes(), Mapped::new(mapping).unwrap());
+    assert_eq!((counts.events, counts.malformed), (2, 2));
+    assert!(q[0]["reason"].as_str().unwrap().contains("ts"));
+    assert!(q[1]["reason"].as_str().unwrap().contains("client"));
+    let e = &events[0].1;
+    assert_eq!(e.kind, "proxy");
+    assert_eq!(e.time, Some(1_740_798_000_000_000));
+    assert_eq!(values(e, "ipv4-addr"), ["10.0.0.5"]);
+    assert_eq!(values(e, "ipv6-addr"), ["2001:db8::7"]);
+    assert_eq!(
+        values(e, "domain-name"),
+        ["update.example.vn"],
+        "lower-cased like EVE and Zeek names"
+    );
+    let t = object(e, "network-traffic");
+    assert_eq!(
+        (
+            t["src_ref"].as_str(),
+            t["dst_ref"].as_str(),
+            t["dst_port"].as_u64()
+        ),
+        (Some("0"), Some("1"), Some(443))
+    );
+    assert_eq!(object(e, "file")["hashes"]["SHA-256"], "ab");
+    assert_eq!(object(e, "file")["name"], "a.exe");
+    assert_eq!(
+        values(&events[1].1, "ipv6-addr"),
+        ["2001:db8::1"],
+        "an IPv6 value in an ipv4-addr field"
+    );
+    let bad: Mapping = serde_json::from_value(json!({"fields": {"x": "nocolon"}})).unwrap();
+    assert!(Mapped::new(bad).unwrap_err().contains("fields.x"));
+}

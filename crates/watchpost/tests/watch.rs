@@ -39,6 +39,14 @@ fn planted_indicators_match_exactly_their_lines() {
     std::fs::write(&broken, "{\"event_type\": \"dns\",\n{\"event_type\":\"dns\",\"dns\":{\"rrname\":\"irc.freenode.net\"}}\n").unwrap();
     let out = dir.path().join("sightings.jsonl");
     let quarantine = dir.path().join("quarantine.jsonl");
+    let proxy = dir.path().join("proxy.jsonl");
+    std::fs::write(&proxy, "{\"when\": 1700000000, \"dest\": \"78.40.125.4\"}\n{\"when\": 1700000001, \"dest\": \"10.9.9.9\"}\n").unwrap();
+    let mapping = dir.path().join("mapping.json");
+    std::fs::write(
+        &mapping,
+        r#"{"time": "when", "kind": "proxy", "fields": {"dest": "ipv4-addr:value"}}"#,
+    )
+    .unwrap();
     let conn = data("zeek/vast-pcap-2018/conn.log");
     let run = Command::new(BIN)
         .arg("watch")
@@ -50,6 +58,10 @@ fn planted_indicators_match_exactly_their_lines() {
         .arg(&broken)
         .arg("--zeek")
         .arg(&conn)
+        .arg("--json")
+        .arg(&proxy)
+        .arg("--mapping")
+        .arg(&mapping)
         .arg("--sightings-out")
         .arg(&out)
         .arg("--quarantine")
@@ -84,6 +96,7 @@ fn planted_indicators_match_exactly_their_lines() {
         .collect();
     found.sort();
     let expected = [
+        ("00000001", "proxy.jsonl", 1),
         ("00000001", "vast-ctu13-eve.json", 1),
         ("00000002", "broken.json", 2),
         ("00000002", "vast-ctu13-eve.json", 2),

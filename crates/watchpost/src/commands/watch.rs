@@ -14,6 +14,7 @@ use watchpost_pattern::eval::{Observation, Sco};
 use watchpost_pattern::{Hit, Matcher, PatternSet};
 use watchpost_stix::Timestamp;
 use watchpost_telemetry::eve::Eve;
+use watchpost_telemetry::mapped::{Mapped, Mapping};
 use watchpost_telemetry::zeek::Zeek;
 use watchpost_telemetry::{Counts, Decoder, Event, Stream};
 
@@ -42,6 +43,12 @@ pub struct WatchArgs {
     /// Zeek logs (TSV or JSON): files, or directories of `*.log` and `*.json` files.
     #[arg(long)]
     pub zeek: Vec<PathBuf>,
+    /// Plain JSON-lines logs (proxy, resolver, firewall…), read through --mapping.
+    #[arg(long, requires = "mapping")]
+    pub json: Vec<PathBuf>,
+    /// The field mapping of the --json logs (see `watchpost_telemetry::mapped`).
+    #[arg(long)]
+    pub mapping: Option<PathBuf>,
     /// Where to write one JSON line per match; `-` is standard output.
     #[arg(long, default_value = "-")]
     pub sightings_out: PathBuf,
@@ -103,8 +110,23 @@ fn sources(args: &WatchArgs) -> Result<Vec<Source>> {
             });
         }
     }
+    if let Some(mapping) = &args.mapping {
+        let text = std::fs::read_to_string(mapping)
+            .with_context(|| format!("cannot read {}", mapping.display()))?;
+        let parsed: Mapping = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a field mapping", mapping.display()))?;
+        let decoder =
+            Mapped::new(parsed).map_err(|e| anyhow::anyhow!("{}: {e}", mapping.display()))?;
+        for path in &args.json {
+            out.push(Source {
+                name: path.display().to_string(),
+                reader: open(path)?,
+                decoder: Box::new(decoder.clone()),
+            });
+        }
+    }
     if out.is_empty() {
-        bail!("nothing to watch: give --eve FILE or --zeek PATH");
+        bail!("nothing to watch: give --eve FILE, --zeek PATH or --json FILE --mapping MAP");
     }
     Ok(out)
 }
