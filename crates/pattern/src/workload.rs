@@ -24,7 +24,8 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    /// A number below `n`.
+    pub fn below(&mut self, n: u64) -> u64 {
         self.next_u64() % n.max(1)
     }
 }
@@ -67,13 +68,15 @@ fn label(rng: &mut Rng) -> String {
 
 /// A host name from a space of about 10^13, so that random events hit an indicator only when
 /// the generator means them to (real feeds do not collide with ordinary traffic by chance).
-fn domain(rng: &mut Rng) -> String {
+/// A random domain name.
+pub fn domain(rng: &mut Rng) -> String {
     const TLD: [&str; 6] = ["com", "net", "org", "vn", "info", "xyz"];
     let number = rng.below(1_000_000);
     format!("{}{number}.{}", label(rng), TLD[rng.below(6) as usize])
 }
 
-fn sha256(rng: &mut Rng) -> String {
+/// A random SHA-256 digest, in hex.
+pub fn sha256(rng: &mut Rng) -> String {
     (0..4).map(|_| format!("{:016x}", rng.next_u64())).collect()
 }
 

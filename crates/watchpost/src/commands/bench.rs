@@ -47,6 +47,19 @@ pub enum BenchCommand {
     /// The TAXII 2.1 server over HTTP on 127.0.0.1 with the SQLite store: ingest and paged-read
     /// throughput from 1,000 to 1,000,000 stored objects, and the same work on medallion.
     Taxii(super::bench_taxii::TaxiiArgs),
+    /// The telemetry path end to end on Suricata EVE (decode, match, route, sightings), against
+    /// a serde_json + HashSet baseline on the same lines.
+    Watch {
+        /// Indicators: a STIX bundle or JSON lines (see `bench gen watch`).
+        #[arg(long)]
+        indicators: PathBuf,
+        /// EVE JSON lines.
+        #[arg(long)]
+        eve: PathBuf,
+        /// A directory (JSON) to route matches with.
+        #[arg(long)]
+        directory: Option<PathBuf>,
+    },
     /// Generate deterministic workloads.
     #[command(subcommand)]
     Gen(GenCommand),
@@ -64,6 +77,25 @@ pub enum GenCommand {
         #[arg(long, default_value_t = 1_000_000)]
         events: usize,
         /// Events per thousand that carry an indicator's value.
+        #[arg(long, default_value_t = 5)]
+        hits_per_mille: u64,
+        /// Seed of the generator.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Directory to write into.
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Write indicators and Suricata EVE lines that hit them at a small rate, into
+    /// DIR/indicators.jsonl and DIR/eve.json.
+    Watch {
+        /// Number of indicators.
+        #[arg(long, default_value_t = 1_000_000)]
+        indicators: usize,
+        /// Number of EVE lines.
+        #[arg(long, default_value_t = 10_000_000)]
+        lines: usize,
+        /// Lines per thousand that carry an indicator's value.
         #[arg(long, default_value_t = 5)]
         hits_per_mille: u64,
         /// Seed of the generator.
@@ -92,6 +124,18 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
     match cmd {
         BenchCommand::Stix { files, runs } => bench_stix(&files, runs.max(1)),
         BenchCommand::Taxii(args) => super::bench_taxii::run(args),
+        BenchCommand::Watch {
+            indicators,
+            eve,
+            directory,
+        } => super::bench_watch::run(&indicators, &eve, directory.as_deref()),
+        BenchCommand::Gen(GenCommand::Watch {
+            indicators,
+            lines,
+            hits_per_mille,
+            seed,
+            dir,
+        }) => super::bench_watch::generate(indicators, lines, hits_per_mille, seed, &dir),
         BenchCommand::Gen(GenCommand::Stix { size_mb, seed, out }) => gen_stix(size_mb, seed, &out),
         BenchCommand::Match {
             indicators,

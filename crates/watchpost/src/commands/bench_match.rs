@@ -30,8 +30,24 @@ pub fn generate(
     seed: u64,
     dir: &Path,
 ) -> Result<ExitCode> {
+    let values = write_indicators(indicators, seed, dir)?;
+    let mut w = BufWriter::new(File::create(dir.join("events.jsonl"))?);
+    for event in workload::events(events, seed, &values, hits_per_mille) {
+        serde_json::to_writer(&mut w, &event)?;
+        w.write_all(b"\n")?;
+    }
+    w.flush()?;
+    eprintln!(
+        "wrote {indicators} indicators and {events} events to {}",
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `count` generated indicators to DIR/indicators.jsonl; returns the values they use.
+pub fn write_indicators(count: usize, seed: u64, dir: &Path) -> Result<workload::Values> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let (patterns, values) = workload::indicators(indicators, seed);
+    let (patterns, values) = workload::indicators(count, seed);
     let mut w = BufWriter::new(File::create(dir.join("indicators.jsonl"))?);
     let mut rng = workload::Rng::new(seed);
     for (i, p) in patterns.iter().enumerate() {
@@ -44,17 +60,7 @@ pub fn generate(
         w.write_all(b"\n")?;
     }
     w.flush()?;
-    let mut w = BufWriter::new(File::create(dir.join("events.jsonl"))?);
-    for event in workload::events(events, seed, &values, hits_per_mille) {
-        serde_json::to_writer(&mut w, &event)?;
-        w.write_all(b"\n")?;
-    }
-    w.flush()?;
-    eprintln!(
-        "wrote {indicators} indicators and {events} events to {}",
-        dir.display()
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok(values)
 }
 
 fn read_events(path: &Path) -> Result<Vec<Value>> {

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod bench;
 pub mod bench_match;
 pub mod bench_taxii;
+pub mod bench_watch;
 pub mod directory;
 pub mod feed;
 pub mod hub;

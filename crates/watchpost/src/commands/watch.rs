@@ -137,17 +137,21 @@ pub struct Seen {
     line: u64,
     /// When it happened, microseconds since the epoch.
     pub time: i64,
-    /// `{"time", "kind", "objects"}`.
-    pub observation: Value,
+    /// The decoded event.
+    pub event: Event,
 }
 
-fn observation_json(event: &Event, time: i64) -> Value {
-    let objects: Map<String, Value> = event
-        .objects
-        .iter()
-        .map(|(id, o)| (id.clone(), o.clone()))
-        .collect();
-    json!({"time": Timestamp::from_unix_micros(time).to_string(), "kind": event.kind, "objects": objects})
+impl Seen {
+    /// `{"time", "kind", "objects"}`, built only for observations that matched.
+    fn observation(&self) -> Value {
+        let objects: Map<String, Value> = self
+            .event
+            .objects
+            .iter()
+            .map(|(id, o)| (id.clone(), o.clone()))
+            .collect();
+        json!({"time": Timestamp::from_unix_micros(self.time).to_string(), "kind": self.event.kind, "objects": objects})
+    }
 }
 
 pub fn run(args: WatchArgs) -> Result<ExitCode> {
@@ -209,6 +213,7 @@ pub fn scan(
             if batch.is_empty() {
                 break;
             }
+            let batch_len = batch.len();
             let now = Timestamp::now().unix_micros();
             let observations: Vec<Observation> = batch
                 .iter()
@@ -225,17 +230,16 @@ pub fn scan(
                 .collect();
             hits.clear();
             matcher.observe_batch(seq, &observations, &mut hits);
-            for (i, (line, event)) in batch.iter().enumerate() {
+            drop(observations);
+            for (i, (line, event)) in batch.into_iter().enumerate() {
                 let time = event.time.unwrap_or(now);
-                seen.insert(
-                    seq + i as u64,
-                    Seen {
-                        source: index,
-                        line: *line,
-                        time,
-                        observation: observation_json(event, time),
-                    },
-                );
+                let seen_now = Seen {
+                    source: index,
+                    line,
+                    time,
+                    event,
+                };
+                seen.insert(seq + i as u64, seen_now);
             }
             for hit in &hits {
                 matches += 1;
@@ -244,7 +248,7 @@ pub fn scan(
                     on_match(hit.pattern as usize, last)?;
                 }
             }
-            seq += batch.len() as u64;
+            seq += batch_len as u64;
             let keep_from = seq.saturating_sub(REMEMBERED);
             seen = seen.split_off(&keep_from);
         }
@@ -290,7 +294,7 @@ fn sighting(
         "pattern": pattern,
         "source": last.map(|s| names[s.source].as_str()),
         "line": last.map(|s| s.line),
-        "observation": last.map(|s| &s.observation),
+        "observation": last.map(Seen::observation),
         "observations": lines,
     })
 }

@@ -102,10 +102,7 @@ pub fn run(args: &WatchArgs) -> Result<ExitCode> {
     let mut aggregator = Aggregator::new(args.window);
     let mut unrouted = 0u64;
     scan(args, &indicators, |index, seen| {
-        let objects = seen.observation["objects"]
-            .as_object()
-            .into_iter()
-            .flat_map(|m| m.values());
+        let objects = seen.event.objects.iter().map(|(_, o)| o);
         match router
             .responsible_for_objects(objects)
             .and_then(|e| identity.get(entries[e].org.as_str()))
