@@ -68,3 +68,39 @@ fn the_demo_directory_routes_each_network_to_its_organisation() {
     let (_, out, _) = watchpost(&db, &["org", "route", "14.161.0.5"]);
     assert!(out.starts_with("14.161.0.5: vn-bank (prefix)"), "{out}");
 }
+
+/// README's first command: `watchpost demo` seeds the hub (here without serving).
+#[test]
+fn the_demo_seeds_organisations_collections_and_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("demo.db").display());
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../../demo");
+    let out = Command::new(BIN)
+        .args(["demo", "--no-serve", "--db", &db, "--data", data])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("demo: 189 objects from"), "{text}");
+    assert!(text.contains("demo: 14 objects from"), "{text}");
+    assert!(
+        text.contains("4 organisations, 2571 prefixes imported"),
+        "{text}"
+    );
+    assert!(text.contains("login: demo / watchpost-demo"), "{text}");
+    let (ok, out, _) = watchpost(&db, &["org", "route", "14.160.32.9"]);
+    assert!(
+        ok && out.starts_with("14.160.32.9: vn-energy (prefix)"),
+        "{out}"
+    );
+    // A second start finds the data there and adds nothing.
+    let again = Command::new(BIN)
+        .args(["demo", "--no-serve", "--db", &db, "--data", data])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&again.stdout).contains("demo: 189 objects"));
+}

@@ -186,5 +186,11 @@ async fn seed(store: &SqlStore, data: &Path) -> Result<()> {
             path.display()
         );
     }
+    // The constituency directory: real VN, LA and KH ranges, and a critical-infrastructure
+    // company inside the VN ones.
+    let directory = data.join("directory.json");
+    super::directory::import(&directory, store)
+        .await
+        .with_context(|| format!("cannot import the demo directory {}", directory.display()))?;
     Ok(())
 }
