@@ -133,6 +133,23 @@ impl Timestamp {
         }
     }
 
+    /// Like [`Timestamp::from_unix_micros`], printed with milliseconds when that is exact:
+    /// the shortest form that keeps every microsecond, which TAXII servers and STIX producers
+    /// write for `date_added`, versions and sighting times.
+    ///
+    /// ```
+    /// use watchpost_stix::Timestamp;
+    /// assert_eq!(Timestamp::from_unix_micros_compact(1_700_000_000_123_000).to_string(), "2023-11-14T22:13:20.123Z");
+    /// assert_eq!(Timestamp::from_unix_micros_compact(1_700_000_000_123_456).to_string(), "2023-11-14T22:13:20.123456Z");
+    /// ```
+    pub fn from_unix_micros_compact(micros: i64) -> Self {
+        let t = Timestamp::from_unix_micros(micros);
+        Timestamp {
+            digits: if micros.rem_euclid(1000) == 0 { 3 } else { 6 },
+            ..t
+        }
+    }
+
     /// The current time, with microsecond precision.
     pub fn now() -> Self {
         let since = std::time::SystemTime::now()

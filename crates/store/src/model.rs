@@ -306,12 +306,7 @@ pub struct AuditEntry {
 /// assert_eq!(timestamp_text(1_700_000_000_123_456), "2023-11-14T22:13:20.123456Z");
 /// ```
 pub fn timestamp_text(micros: Micros) -> String {
-    let t = watchpost_stix::Timestamp::from_unix_micros(micros);
-    if micros.rem_euclid(1000) == 0 {
-        watchpost_stix::Timestamp::from_unix(t.unix_seconds(), t.subsec_nanos()).to_string()
-    } else {
-        t.to_string()
-    }
+    watchpost_stix::Timestamp::from_unix_micros_compact(micros).to_string()
 }
 
 /// A remote TAXII 2.1 collection to poll into a local one.

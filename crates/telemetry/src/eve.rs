@@ -5,9 +5,9 @@
 //! or `grouped`) and 7+ (`queries` and `answers` lists).
 
 use crate::event::set;
+use crate::sco::{stix_time, Certificate, Email, File, HttpRequest};
 use crate::{parse_time, Decoder, Event, EventBuilder};
 use serde_json::{json, Map, Value};
-use watchpost_stix::Timestamp;
 
 /// Event types that describe the sensor, not the network.
 const NOT_TRAFFIC: [&str; 2] = ["stats", "engine"];
@@ -26,12 +26,6 @@ fn number(o: &Map<String, Value>, key: &str) -> Option<u64> {
 
 fn record<'a>(o: &'a Map<String, Value>, key: &str) -> Option<&'a Map<String, Value>> {
     o.get(key).and_then(Value::as_object)
-}
-
-/// A sensor time as a STIX timestamp.
-pub(crate) fn stix_time(text: &str) -> Option<Value> {
-    let micros = parse_time(text).or_else(|| parse_time(&format!("{text}Z")))?;
-    Some(json!(Timestamp::from_unix_micros(micros).to_string()))
 }
 
 impl Decoder for Eve {
@@ -196,60 +190,18 @@ fn http(b: &mut EventBuilder, traffic: Option<&str>, http: &Map<String, Value>, 
         };
         b.url(&url);
     }
-    let Some(t) = traffic.and_then(|t| b.get_mut(t)) else {
-        return;
-    };
-    let mut ext = Map::new();
-    set(
-        &mut ext,
-        "request_method",
-        text(http, "http_method").map(|m| json!(m.to_ascii_lowercase())),
-    );
-    set(&mut ext, "request_value", path.map(|p| json!(p)));
-    set(
-        &mut ext,
-        "request_version",
-        text(http, "protocol").map(|v| json!(v.to_ascii_lowercase())),
-    );
-    let mut headers = Map::new();
-    set(&mut headers, "Host", host.map(|h| json!(h)));
-    set(
-        &mut headers,
-        "User-Agent",
-        text(http, "http_user_agent").map(|v| json!(v)),
-    );
-    set(
-        &mut headers,
-        "Referer",
-        text(http, "http_refer").map(|v| json!(v)),
-    );
-    if !headers.is_empty() {
-        ext.insert("request_header".into(), Value::Object(headers));
-    }
-    if !ext.is_empty() {
-        let exts = t.entry("extensions").or_insert_with(|| json!({}));
-        if let Some(exts) = exts.as_object_mut() {
-            exts.insert("http-request-ext".into(), Value::Object(ext));
-        }
-    }
-}
-
-/// Hex digits of a fingerprint written with colons (`a1:b2:…`).
-pub(crate) fn hex(fingerprint: &str) -> String {
-    fingerprint
-        .chars()
-        .filter(|c| *c != ':')
-        .collect::<String>()
-        .to_ascii_lowercase()
-}
-
-/// The hash algorithm a hex digest's length implies.
-pub(crate) fn hash_name(digest: &str) -> Option<&'static str> {
-    match digest.len() {
-        32 => Some("MD5"),
-        40 => Some("SHA-1"),
-        64 => Some("SHA-256"),
-        _ => None,
+    if let Some(t) = traffic {
+        b.http_request(
+            t,
+            HttpRequest {
+                method: text(http, "http_method"),
+                value: path,
+                version: text(http, "protocol"),
+                host,
+                user_agent: text(http, "http_user_agent"),
+                referer: text(http, "http_refer"),
+            },
+        );
     }
 }
 
@@ -257,57 +209,33 @@ fn tls(b: &mut EventBuilder, tls: &Map<String, Value>) {
     if let Some(sni) = text(tls, "sni") {
         b.domain(sni);
     }
-    let mut cert = Map::new();
-    set(&mut cert, "subject", text(tls, "subject").map(|v| json!(v)));
-    set(&mut cert, "issuer", text(tls, "issuerdn").map(|v| json!(v)));
-    set(
-        &mut cert,
-        "serial_number",
-        text(tls, "serial").map(|v| json!(v)),
-    );
-    set(
-        &mut cert,
-        "validity_not_before",
-        text(tls, "notbefore").and_then(stix_time),
-    );
-    set(
-        &mut cert,
-        "validity_not_after",
-        text(tls, "notafter").and_then(stix_time),
-    );
-    if let Some(fp) = text(tls, "fingerprint").map(hex) {
-        if let Some(name) = hash_name(&fp) {
-            cert.insert("hashes".into(), json!({ name: fp }));
-        }
-    }
-    if !cert.is_empty() {
-        cert.insert("type".into(), json!("x509-certificate"));
-        b.add(Value::Object(cert));
-    }
+    b.certificate(Certificate {
+        subject: text(tls, "subject"),
+        issuer: text(tls, "issuerdn"),
+        serial: text(tls, "serial"),
+        not_before: text(tls, "notbefore"),
+        not_after: text(tls, "notafter"),
+        fingerprint: text(tls, "fingerprint"),
+    });
 }
 
 fn fileinfo(b: &mut EventBuilder, f: &Map<String, Value>) {
-    let mut file = Map::new();
-    file.insert("type".into(), json!("file"));
-    set(&mut file, "name", text(f, "filename").map(|v| json!(v)));
-    set(
-        &mut file,
-        "size",
-        f.get("size").filter(|v| v.is_u64()).cloned(),
-    );
-    let mut hashes = Map::new();
-    for (key, name) in [("md5", "MD5"), ("sha1", "SHA-1"), ("sha256", "SHA-256")] {
-        set(
-            &mut hashes,
-            name,
-            text(f, key).map(|v| json!(v.to_ascii_lowercase())),
-        );
-    }
-    if !hashes.is_empty() {
-        file.insert("hashes".into(), Value::Object(hashes));
-    }
-    if file.len() > 1 {
-        b.add(Value::Object(file));
+    b.file(File {
+        name: text(f, "filename"),
+        size: number(f, "size"),
+        md5: text(f, "md5"),
+        sha1: text(f, "sha1"),
+        sha256: text(f, "sha256"),
+        ..File::default()
+    });
+}
+
+/// A field that holds one address or a list of them.
+fn list<'a>(o: Option<&'a Map<String, Value>>, key: &str) -> Vec<&'a str> {
+    match o.and_then(|o| o.get(key)) {
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+        Some(Value::String(s)) => vec![s.as_str()],
+        _ => Vec::new(),
     }
 }
 
@@ -316,47 +244,15 @@ fn email(
     smtp: Option<&Map<String, Value>>,
     mail: Option<&Map<String, Value>>,
 ) {
-    let list = |o: Option<&Map<String, Value>>, key: &str| -> Vec<String> {
-        match o.and_then(|o| o.get(key)) {
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect(),
-            Some(Value::String(s)) => vec![s.clone()],
-            _ => Vec::new(),
-        }
-    };
-    if let Some(helo) = smtp.and_then(|s| text(s, "helo")) {
-        b.domain(helo);
-    }
-    let mut message = Map::new();
-    message.insert("type".into(), json!("email-message"));
-    message.insert("is_multipart".into(), json!(false));
-    let from = list(mail, "from")
-        .into_iter()
-        .chain(list(smtp, "mail_from"))
-        .find_map(|a| b.email(&a));
-    set(&mut message, "from_ref", from.map(|id| json!(id)));
-    let to: Vec<String> = list(mail, "to")
-        .into_iter()
-        .chain(list(smtp, "rcpt_to"))
-        .filter_map(|a| b.email(&a))
-        .collect();
-    if !to.is_empty() {
-        message.insert("to_refs".into(), json!(to));
-    }
-    let cc: Vec<String> = list(mail, "cc")
-        .into_iter()
-        .filter_map(|a| b.email(&a))
-        .collect();
-    if !cc.is_empty() {
-        message.insert("cc_refs".into(), json!(cc));
-    }
-    set(
-        &mut message,
-        "subject",
-        mail.and_then(|m| text(m, "subject")).map(|v| json!(v)),
-    );
-    b.add(Value::Object(message));
+    let mut from = list(mail, "from");
+    from.extend(list(smtp, "mail_from"));
+    let mut to = list(mail, "to");
+    to.extend(list(smtp, "rcpt_to"));
+    b.email_message(Email {
+        helo: smtp.and_then(|s| text(s, "helo")),
+        from,
+        to,
+        cc: list(mail, "cc"),
+        subject: mail.and_then(|m| text(m, "subject")),
+    });
 }

@@ -21,10 +21,11 @@
 pub mod eve;
 mod event;
 pub mod mapped;
+mod sco;
 pub mod stream;
 mod time;
 pub mod zeek;
 
 pub use event::{Event, EventBuilder};
-pub use stream::{Counts, Decoder, LineError, Stream};
+pub use stream::{Counts, Decoder, Stream};
 pub use time::parse_time;

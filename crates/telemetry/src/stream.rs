@@ -20,16 +20,6 @@ impl<D: Decoder + ?Sized> Decoder for Box<D> {
     }
 }
 
-/// A malformed line.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("line {line}: {reason}")]
-pub struct LineError {
-    /// Its number, from 1.
-    pub line: u64,
-    /// What was wrong with it.
-    pub reason: String,
-}
-
 /// What a stream has read so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -41,6 +31,15 @@ pub struct Counts {
     pub skipped: u64,
     /// Malformed lines, quarantined.
     pub malformed: u64,
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, other: Counts) {
+        self.lines += other.lines;
+        self.events += other.events;
+        self.skipped += other.skipped;
+        self.malformed += other.malformed;
+    }
 }
 
 /// The longest line read whole; longer ones are quarantined (their first bytes kept) and

@@ -4,8 +4,8 @@
 //! `_path`, else from the file name the caller gives; other logs still give their connection's
 //! addresses and ports.
 
-use crate::eve::{hash_name, hex, stix_time};
 use crate::event::set;
+use crate::sco::{Certificate, Email, File, HttpRequest};
 use crate::{parse_time, Decoder, Event, EventBuilder};
 use serde_json::{json, Map, Value};
 
@@ -289,93 +289,53 @@ fn http(b: &mut EventBuilder, traffic: Option<&str>, r: &Map<String, Value>) {
     if let (Some(h), Some(u)) = (host, uri) {
         b.url(&format!("http://{h}{u}"));
     }
-    let Some(t) = traffic.and_then(|t| b.get_mut(t)) else {
-        return;
-    };
-    let mut ext = Map::new();
-    set(
-        &mut ext,
-        "request_method",
-        text(r, "method").map(|m| json!(m.to_ascii_lowercase())),
-    );
-    set(&mut ext, "request_value", uri.map(|u| json!(u)));
-    let mut headers = Map::new();
-    set(&mut headers, "Host", host.map(|h| json!(h)));
-    set(
-        &mut headers,
-        "User-Agent",
-        text(r, "user_agent").map(|v| json!(v)),
-    );
-    set(
-        &mut headers,
-        "Referer",
-        text(r, "referrer").map(|v| json!(v)),
-    );
-    if !headers.is_empty() {
-        ext.insert("request_header".into(), Value::Object(headers));
-    }
-    if !ext.is_empty() {
-        t.insert("extensions".into(), json!({ "http-request-ext": ext }));
+    if let Some(t) = traffic {
+        b.http_request(
+            t,
+            HttpRequest {
+                method: text(r, "method"),
+                value: uri,
+                host,
+                user_agent: text(r, "user_agent"),
+                referer: text(r, "referrer"),
+                ..HttpRequest::default()
+            },
+        );
     }
 }
 
-fn certificate(
-    b: &mut EventBuilder,
-    subject: Option<&str>,
-    issuer: Option<&str>,
-    serial: Option<&str>,
-    fingerprint: Option<&str>,
-    r: &Map<String, Value>,
-) {
-    let mut cert = Map::new();
-    set(&mut cert, "subject", subject.map(|v| json!(v)));
-    set(&mut cert, "issuer", issuer.map(|v| json!(v)));
-    set(&mut cert, "serial_number", serial.map(|v| json!(v)));
-    set(
-        &mut cert,
-        "validity_not_before",
-        text(r, "certificate.not_valid_before").and_then(stix_time),
-    );
-    set(
-        &mut cert,
-        "validity_not_after",
-        text(r, "certificate.not_valid_after").and_then(stix_time),
-    );
-    if let Some(fp) = fingerprint.map(hex) {
-        if let Some(name) = hash_name(&fp) {
-            cert.insert("hashes".into(), json!({ name: fp }));
-        }
-    }
-    if !cert.is_empty() {
-        cert.insert("type".into(), json!("x509-certificate"));
-        b.add(Value::Object(cert));
-    }
+fn validity(r: &Map<String, Value>) -> (Option<&str>, Option<&str>) {
+    (
+        text(r, "certificate.not_valid_before"),
+        text(r, "certificate.not_valid_after"),
+    )
 }
 
 fn ssl(b: &mut EventBuilder, r: &Map<String, Value>) {
     if let Some(sni) = text(r, "server_name") {
         b.domain(sni);
     }
-    let fingerprint = list(r, "cert_chain_fps").first().copied();
-    certificate(
-        b,
-        text(r, "subject"),
-        text(r, "issuer"),
-        None,
-        fingerprint,
-        r,
-    );
+    let (not_before, not_after) = validity(r);
+    b.certificate(Certificate {
+        subject: text(r, "subject"),
+        issuer: text(r, "issuer"),
+        serial: None,
+        not_before,
+        not_after,
+        fingerprint: list(r, "cert_chain_fps").first().copied(),
+    });
 }
 
 fn x509(b: &mut EventBuilder, r: &Map<String, Value>) {
-    certificate(
-        b,
-        text(r, "certificate.subject"),
-        text(r, "certificate.issuer"),
-        text(r, "certificate.serial"),
-        text(r, "fingerprint"),
-        r,
-    );
+    let (not_before, not_after) = validity(r);
+    b.certificate(Certificate {
+        subject: text(r, "certificate.subject"),
+        issuer: text(r, "certificate.issuer"),
+        serial: text(r, "certificate.serial"),
+        not_before,
+        not_after,
+        fingerprint: text(r, "fingerprint"),
+    });
     for name in list(r, "san.dns") {
         b.domain(name);
     }
@@ -388,61 +348,27 @@ fn files(b: &mut EventBuilder, r: &Map<String, Value>) {
     for host in list(r, "tx_hosts").into_iter().chain(list(r, "rx_hosts")) {
         b.ip(host);
     }
-    let mut file = Map::new();
-    file.insert("type".into(), json!("file"));
-    set(&mut file, "name", text(r, "filename").map(|v| json!(v)));
-    set(
-        &mut file,
-        "mime_type",
-        text(r, "mime_type").map(|v| json!(v)),
-    );
-    set(
-        &mut file,
-        "size",
-        number(r, "total_bytes")
-            .or_else(|| number(r, "seen_bytes"))
-            .map(|n| json!(n)),
-    );
-    let mut hashes = Map::new();
-    for (key, name) in [("md5", "MD5"), ("sha1", "SHA-1"), ("sha256", "SHA-256")] {
-        set(
-            &mut hashes,
-            name,
-            text(r, key).map(|v| json!(v.to_ascii_lowercase())),
-        );
-    }
-    if !hashes.is_empty() {
-        file.insert("hashes".into(), Value::Object(hashes));
-    }
-    if file.len() > 1 {
-        b.add(Value::Object(file));
-    }
+    b.file(File {
+        name: text(r, "filename"),
+        mime_type: text(r, "mime_type"),
+        size: number(r, "total_bytes").or_else(|| number(r, "seen_bytes")),
+        md5: text(r, "md5"),
+        sha1: text(r, "sha1"),
+        sha256: text(r, "sha256"),
+    });
 }
 
 fn smtp(b: &mut EventBuilder, r: &Map<String, Value>) {
-    if let Some(helo) = text(r, "helo") {
-        b.domain(helo);
-    }
-    let mut message = Map::new();
-    message.insert("type".into(), json!("email-message"));
-    message.insert("is_multipart".into(), json!(false));
-    let from = text(r, "from")
-        .into_iter()
-        .chain(text(r, "mailfrom"))
-        .find_map(|a| b.email(a));
-    set(&mut message, "from_ref", from.map(|id| json!(id)));
-    let to: Vec<String> = list(r, "to")
-        .into_iter()
-        .chain(list(r, "rcptto"))
-        .filter_map(|a| b.email(a))
-        .collect();
-    if !to.is_empty() {
-        message.insert("to_refs".into(), json!(to));
-    }
-    set(
-        &mut message,
-        "subject",
-        text(r, "subject").map(|v| json!(v)),
-    );
-    b.add(Value::Object(message));
+    let mut to = list(r, "to");
+    to.extend(list(r, "rcptto"));
+    b.email_message(Email {
+        helo: text(r, "helo"),
+        from: text(r, "from")
+            .into_iter()
+            .chain(text(r, "mailfrom"))
+            .collect(),
+        to,
+        subject: text(r, "subject"),
+        ..Email::default()
+    });
 }

@@ -113,10 +113,5 @@ impl Aggregator {
 }
 
 fn stamp(micros: i64) -> String {
-    let t = Timestamp::from_unix_micros(micros);
-    if micros.rem_euclid(1000) == 0 {
-        Timestamp::from_unix(t.unix_seconds(), t.subsec_nanos()).to_string()
-    } else {
-        t.to_string()
-    }
+    Timestamp::from_unix_micros_compact(micros).to_string()
 }

@@ -3,6 +3,7 @@
 //! the same lines into a typed struct with serde_json and looks their IP and domain fields up
 //! in a `HashSet`.
 
+use super::watch::{next_batch, observe};
 use anyhow::{Context, Result};
 use serde::Deserialize;
 use serde_json::json;
@@ -13,12 +14,11 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
-use watchpost_pattern::eval::{Observation, Sco};
 use watchpost_pattern::workload::{self, Rng};
 use watchpost_pattern::{Matcher, PatternSet};
 use watchpost_stix::Timestamp;
 use watchpost_telemetry::eve::Eve;
-use watchpost_telemetry::{Event, Stream};
+use watchpost_telemetry::Stream;
 use watchpost_warn::sighting::{Aggregator, Match};
 use watchpost_warn::Router;
 
@@ -164,34 +164,14 @@ fn ours(
     let (mut seq, mut matches, mut hits) = (0u64, 0u64, Vec::new());
     let now = Timestamp::now().unix_micros();
     loop {
-        let mut batch: Vec<Event> = Vec::with_capacity(64);
-        while batch.len() < 64 {
-            match stream.next_event()? {
-                Some((_, e)) => batch.push(e),
-                None => break,
-            }
-        }
+        let batch = next_batch(&mut stream)?;
         if batch.is_empty() {
             break;
         }
-        let observations: Vec<Observation> = batch
-            .iter()
-            .map(|e| {
-                let t = e.time.unwrap_or(now);
-                Observation {
-                    id: None,
-                    first: t,
-                    last: t,
-                    count: 1,
-                    objects: e.objects.iter().map(|(id, o)| Sco::new(id, o)).collect(),
-                }
-            })
-            .collect();
-        hits.clear();
-        matcher.observe_batch(seq, &observations, &mut hits);
+        observe(&mut matcher, seq, &batch, now, &mut hits);
         for hit in &hits {
             matches += 1;
-            let Some(event) = hit
+            let Some((_, event)) = hit
                 .observations
                 .iter()
                 .max()

@@ -19,28 +19,32 @@ pub fn read(path: &Path) -> Result<Vec<(String, Version)>> {
 /// An indicator to match: its id, its pattern, the pattern's grammar version.
 pub type IndicatorPattern = (String, String, Version);
 
+/// The id, pattern and pattern version of an indicator with a STIX pattern; `None` for any
+/// other object (a missing id reads as empty).
+pub fn indicator_pattern(object: &Value) -> Option<IndicatorPattern> {
+    let text = |k: &str| object.get(k).and_then(Value::as_str);
+    if text("type") != Some("indicator") || text("pattern_type") != Some("stix") {
+        return None;
+    }
+    let version = text("pattern_version")
+        .and_then(Version::parse)
+        .unwrap_or_default();
+    Some((
+        text("id").unwrap_or("").to_string(),
+        text("pattern")?.to_string(),
+        version,
+    ))
+}
+
 /// Like [`read`], with each indicator's id first.
 pub fn read_with_ids(path: &Path) -> Result<Vec<IndicatorPattern>> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut out = Vec::new();
     for entry in Reader::new(file) {
         let entry = entry.with_context(|| format!("cannot read {}", path.display()))?;
-        let Ok(object) = entry.value else { continue };
-        if object.get("type").and_then(Value::as_str) != Some("indicator")
-            || object.get("pattern_type").and_then(Value::as_str) != Some("stix")
-        {
-            continue;
+        if let Some(indicator) = entry.value.ok().as_ref().and_then(indicator_pattern) {
+            out.push(indicator);
         }
-        let Some(pattern) = object.get("pattern").and_then(Value::as_str) else {
-            continue;
-        };
-        let version = object
-            .get("pattern_version")
-            .and_then(Value::as_str)
-            .and_then(Version::parse)
-            .unwrap_or_default();
-        let id = object.get("id").and_then(Value::as_str).unwrap_or("");
-        out.push((id.to_string(), pattern.to_string(), version));
     }
     Ok(out)
 }

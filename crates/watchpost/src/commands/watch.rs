@@ -131,6 +131,45 @@ fn sources(args: &WatchArgs) -> Result<Vec<Source>> {
     Ok(out)
 }
 
+/// Up to [`BATCH`] events of a stream, with their line numbers; empty at its end.
+pub fn next_batch<R: BufRead, D: Decoder>(
+    stream: &mut Stream<R, D>,
+) -> io::Result<Vec<(u64, Event)>> {
+    let mut batch = Vec::with_capacity(BATCH);
+    while batch.len() < BATCH {
+        match stream.next_event()? {
+            Some(e) => batch.push(e),
+            None => break,
+        }
+    }
+    Ok(batch)
+}
+
+/// Matches a batch numbered from `seq` (events without a time happened `now`), into `hits`.
+pub fn observe(
+    matcher: &mut Matcher<'_>,
+    seq: u64,
+    batch: &[(u64, Event)],
+    now: i64,
+    hits: &mut Vec<Hit>,
+) {
+    let observations: Vec<Observation> = batch
+        .iter()
+        .map(|(_, e)| {
+            let time = e.time.unwrap_or(now);
+            Observation {
+                id: None,
+                first: time,
+                last: time,
+                count: 1,
+                objects: e.objects.iter().map(|(id, o)| Sco::new(id, o)).collect(),
+            }
+        })
+        .collect();
+    hits.clear();
+    matcher.observe_batch(seq, &observations, hits);
+}
+
 /// What is kept of an observation to report a match on it.
 pub struct Seen {
     source: usize,
@@ -200,37 +239,14 @@ pub fn scan(
         let mut stream =
             Stream::new(source.reader, source.decoder, &source.name).quarantine(quarantine);
         loop {
-            let mut batch: Vec<(u64, Event)> = Vec::with_capacity(BATCH);
-            while batch.len() < BATCH {
-                match stream
-                    .next_event()
-                    .with_context(|| format!("cannot read {}", source.name))?
-                {
-                    Some(e) => batch.push(e),
-                    None => break,
-                }
-            }
+            let batch =
+                next_batch(&mut stream).with_context(|| format!("cannot read {}", source.name))?;
             if batch.is_empty() {
                 break;
             }
             let batch_len = batch.len();
             let now = Timestamp::now().unix_micros();
-            let observations: Vec<Observation> = batch
-                .iter()
-                .map(|(_, e)| {
-                    let time = e.time.unwrap_or(now);
-                    Observation {
-                        id: None,
-                        first: time,
-                        last: time,
-                        count: 1,
-                        objects: e.objects.iter().map(|(id, o)| Sco::new(id, o)).collect(),
-                    }
-                })
-                .collect();
-            hits.clear();
-            matcher.observe_batch(seq, &observations, &mut hits);
-            drop(observations);
+            observe(&mut matcher, seq, &batch, now, &mut hits);
             for (i, (line, event)) in batch.into_iter().enumerate() {
                 let time = event.time.unwrap_or(now);
                 let seen_now = Seen {
@@ -252,13 +268,7 @@ pub fn scan(
             let keep_from = seq.saturating_sub(REMEMBERED);
             seen = seen.split_off(&keep_from);
         }
-        let c = stream.counts();
-        total = Counts {
-            lines: total.lines + c.lines,
-            events: total.events + c.events,
-            skipped: total.skipped + c.skipped,
-            malformed: total.malformed + c.malformed,
-        };
+        total += stream.counts();
     }
     out.flush()?;
     eprintln!(

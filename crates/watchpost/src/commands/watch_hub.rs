@@ -3,13 +3,13 @@
 //! sightings stored in a collection, carrying their indicator's markings.
 
 use super::admin::{runtime, DbArg};
-use super::indicators::IndicatorPattern;
+use super::indicators::{indicator_pattern, IndicatorPattern};
 use super::watch::{scan, WatchArgs};
 use anyhow::{Context, Result};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::process::ExitCode;
-use watchpost_pattern::{SyntaxChecker, Version};
+use watchpost_pattern::SyntaxChecker;
 use watchpost_stix::{Timestamp, Validator};
 use watchpost_store::{Caller, Role, Store};
 use watchpost_taxii::server::ingest;
@@ -38,18 +38,11 @@ fn current_indicators(
             .and_then(|t| Timestamp::parse(t).ok())
             .is_some_and(|t| t.unix_micros() <= now);
         let revoked = v.get("revoked").and_then(Value::as_bool).unwrap_or(false);
-        let (Some(id), Some(pattern), Some("stix")) =
-            (text("id"), text("pattern"), text("pattern_type"))
-        else {
+        let Some(indicator) = indicator_pattern(&v).filter(|_| !expired && !revoked) else {
             continue;
         };
-        if expired || revoked {
-            continue;
-        }
-        let version = text("pattern_version")
-            .and_then(Version::parse)
-            .unwrap_or_default();
-        list.push((id.to_string(), pattern.to_string(), version));
+        let id = indicator.0.clone();
+        list.push(indicator);
         let markings = v
             .get("object_marking_refs")
             .and_then(Value::as_array)
@@ -61,7 +54,7 @@ fn current_indicators(
             })
             .unwrap_or_default();
         audiences.insert(
-            id.to_string(),
+            id,
             Audience {
                 markings,
                 recipients: v.get(ingest::RECIPIENTS).cloned(),
