@@ -192,6 +192,26 @@ pub struct ObjectPath {
     pub steps: Vec<Step>,
 }
 
+impl ObjectPath {
+    /// The path as `type:key.key[0][*]`, keys unquoted: how a decoder names the paths it can
+    /// extract ([`crate::Matcher::probe`]).
+    pub fn dotted(&self) -> String {
+        let mut out = format!("{}:", self.object_type);
+        for (i, step) in self.steps.iter().enumerate() {
+            match step {
+                Step::Key(k) if i == 0 => out.push_str(k),
+                Step::Key(k) => {
+                    out.push('.');
+                    out.push_str(k);
+                }
+                Step::Index(n) => out.push_str(&format!("[{n}]")),
+                Step::AnyIndex => out.push_str("[*]"),
+            }
+        }
+        out
+    }
+}
+
 /// One step of an object path.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Step {

@@ -46,7 +46,7 @@ pub use ast::Version;
 pub use error::{ErrorKind, PatternError};
 pub use eval::EvalError;
 pub use parser::MAX_DEPTH;
-pub use set::{Hit, Matcher, PatternSet};
+pub use set::{Hit, Matcher, PatternSet, ProbeValue};
 
 use ast::ObsExpr;
 use eval::compare::Prepared;

@@ -13,7 +13,13 @@ use unicode_normalization::UnicodeNormalization;
 /// A compiled `LIKE` or `MATCHES` operand.
 #[derive(Clone, Debug)]
 pub struct TextMatcher {
-    text: regex::Regex,
+    /// The expression over text; built on first use for `LIKE`, which usually needs none.
+    text: std::sync::OnceLock<Option<regex::Regex>>,
+    source: String,
+    /// A `LIKE` operand without a newline, matched directly: compiling an expression costs
+    /// tens of microseconds, and the matcher verifies candidates of a million indicators
+    /// that it mostly meets once.
+    like: Option<Vec<char>>,
     bytes: Option<regex::bytes::Regex>,
     /// Whether every character of the expression is below U+0100, the matcher's condition for
     /// testing binary values at all.
@@ -27,7 +33,27 @@ const SIZE_LIMIT: usize = 1 << 22;
 impl TextMatcher {
     /// Whether a string value matches.
     pub fn is_match_str(&self, value: &str) -> bool {
-        self.text.is_match(&nfc_if_needed(value))
+        let value = nfc_if_needed(value);
+        if let Some(like) = &self.like {
+            // `\A(?:…)\n?\z` where nothing in the operand matches a newline: the value may end
+            // with one, and hold no other.
+            let body = value.strip_suffix('\n').unwrap_or(&value);
+            if body.len().saturating_mul(like.len()) <= GLOB_WORK {
+                return !body.contains('\n') && glob(like, body);
+            }
+        }
+        self.regex().is_some_and(|re| re.is_match(&value))
+    }
+
+    fn regex(&self) -> Option<&regex::Regex> {
+        self.text
+            .get_or_init(|| {
+                regex::RegexBuilder::new(&self.source)
+                    .size_limit(SIZE_LIMIT)
+                    .build()
+                    .ok()
+            })
+            .as_ref()
     }
 
     /// Whether a binary value matches: `LIKE` decodes it as UTF-8 first (an error when it is
@@ -43,6 +69,39 @@ impl TextMatcher {
         }
         Ok(self.bytes.as_ref().is_some_and(|re| re.is_match(value)))
     }
+}
+
+/// The most work (value length × operand length) a direct `LIKE` match may take; the
+/// backtracking of `%` makes that its worst case, so beyond it the linear-time expression runs.
+const GLOB_WORK: usize = 1 << 20;
+
+/// `LIKE` without newlines: `%` any run of characters, `_` one, anything else itself. The
+/// classic wildcard walk: on a mismatch, the last `%` takes one more character.
+fn glob(like: &[char], value: &str) -> bool {
+    let text: Vec<char> = value.chars().collect();
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match like.get(p) {
+            Some('%') => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(c) if *c == '_' || *c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    star = Some((sp, st + 1));
+                    p = sp + 1;
+                    t = st + 1;
+                }
+                None => return false,
+            },
+        }
+    }
+    like[p..].iter().all(|c| *c == '%')
 }
 
 /// `value` in Unicode normalization form C, borrowed when it is ASCII (the common case, and
@@ -69,16 +128,19 @@ pub fn compile_like(like: &str) -> Result<TextMatcher, String> {
     }
     re.push_str(r")\n?\z");
     let latin1 = re.chars().all(|c| (c as u32) < 256);
-    let text = regex::RegexBuilder::new(&re)
-        .size_limit(SIZE_LIMIT)
-        .build()
-        .map_err(|e| format!("cannot compile the LIKE operand: {e}"))?;
-    Ok(TextMatcher {
-        text,
+    let glob = (!like.contains('\n')).then(|| like.chars().collect());
+    let matcher = TextMatcher {
+        text: std::sync::OnceLock::new(),
+        source: re,
+        like: glob,
         bytes: None,
         latin1,
         anchored_like: true,
-    })
+    };
+    if matcher.like.is_none() && matcher.regex().is_none() {
+        return Err("cannot compile the LIKE operand: it is too large".into());
+    }
+    Ok(matcher)
 }
 
 /// Compiles a `MATCHES` operand.
@@ -92,7 +154,9 @@ pub fn compile_matches(pattern: &str) -> Result<TextMatcher, String> {
     let latin1 = pattern.chars().all(|c| (c as u32) < 256);
     let bytes = latin1.then(|| bytes_regex(&translated)).flatten();
     Ok(TextMatcher {
-        text,
+        text: std::sync::OnceLock::from(Some(text)),
+        source: translated,
+        like: None,
         bytes,
         latin1,
         anchored_like: false,
@@ -192,6 +256,32 @@ mod tests {
         assert!(!m.is_match_str("abXYZxcd"));
         assert!(m.is_match_str("ab.cd\n"));
         assert!(!m.is_match_str("zab.cd"));
+    }
+
+    #[test]
+    fn like_matched_directly_agrees_with_its_expression() {
+        let likes = [
+            "%", "a%", "%a", "a_c", "%b%", "a%b%c", "_%_", "%.%.%", "", "a\nb",
+        ];
+        let values = [
+            "", "a", "abc", "aXbYc", "a\nc", "abc\n", "x.y.z", "acb", "ab\n\n", "é",
+        ];
+        for like in likes {
+            let m = compile_like(like).unwrap();
+            let re = regex::Regex::new(&m.source).unwrap();
+            for v in values {
+                assert_eq!(m.is_match_str(v), re.is_match(v), "{like:?} on {v:?}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn like_matched_directly_agrees_on_any_input(like in "[ab%_\n.]{0,8}", value in "[ab\n.é]{0,10}") {
+            let m = compile_like(&like).unwrap();
+            let re = regex::Regex::new(&m.source).unwrap();
+            proptest::prop_assert_eq!(m.is_match_str(&value), re.is_match(&value));
+        }
     }
 
     #[test]

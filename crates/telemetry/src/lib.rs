@@ -27,5 +27,5 @@ mod time;
 pub mod zeek;
 
 pub use event::{Event, EventBuilder};
-pub use stream::{Counts, Decoder, Stream};
+pub use stream::{Atom, Counts, Decoder, Line, Probed, Stream};
 pub use time::parse_time;

@@ -11,6 +11,47 @@ pub trait Decoder {
     /// Decodes a line: `Ok(None)` for a line that is not an event (a header, a statistics
     /// record), `Err` with the reason for a malformed one.
     fn decode(&mut self, line: &str) -> Result<Option<Event>, String>;
+
+    /// The object paths whose every value [`Decoder::probe`] finds, written as
+    /// `type:key.key[*]` (keys unquoted); empty for a decoder without a fast path.
+    fn probe_paths(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// The fast path: finds, without building the event, the values the event of `line` shows
+    /// at the wanted paths (`wanted[i]` for `probe_paths()[i]`), and hands each to `found`
+    /// with its path's index. [`Probed::Event`] promises that [`Decoder::decode`] gives an
+    /// event with exactly those values there; [`Probed::Decode`] asks the caller to decode
+    /// the line instead (a malformed line, or one the fast path does not read).
+    fn probe(
+        &mut self,
+        line: &str,
+        wanted: &[bool],
+        found: &mut dyn FnMut(usize, Atom<'_>),
+    ) -> Probed {
+        let _ = (line, wanted, found);
+        Probed::Decode
+    }
+}
+
+/// A value found by [`Decoder::probe`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Atom<'a> {
+    /// Text.
+    Str(&'a str),
+    /// A non-negative integer.
+    Int(u64),
+}
+
+/// What [`Decoder::probe`] made of a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Probed {
+    /// An event; its values at the wanted paths were handed over.
+    Event,
+    /// Not an event (a statistics record).
+    NotEvent,
+    /// Decode the line with [`Decoder::decode`].
+    Decode,
 }
 
 /// A boxed decoder, so a caller can choose the format at run time.
@@ -18,6 +59,33 @@ impl<D: Decoder + ?Sized> Decoder for Box<D> {
     fn decode(&mut self, line: &str) -> Result<Option<Event>, String> {
         (**self).decode(line)
     }
+
+    fn probe_paths(&self) -> &'static [&'static str] {
+        (**self).probe_paths()
+    }
+
+    fn probe(
+        &mut self,
+        line: &str,
+        wanted: &[bool],
+        found: &mut dyn FnMut(usize, Atom<'_>),
+    ) -> Probed {
+        (**self).probe(line, wanted, found)
+    }
+}
+
+/// A line read through the fast path ([`Stream::next_probed`]).
+#[derive(Debug)]
+pub enum Line<'s> {
+    /// An event whose values were probed; its text, to decode if it may match.
+    Probed {
+        /// Its line number.
+        number: u64,
+        /// Its text, UTF-8 (left as bytes: only the few lines that may match are read again).
+        text: &'s [u8],
+    },
+    /// An event the decoder had to build.
+    Decoded(u64, Event),
 }
 
 /// What a stream has read so far.
@@ -47,6 +115,13 @@ impl std::ops::AddAssign for Counts {
 pub const MAX_LINE: usize = 16 << 20;
 /// How much of a malformed line the quarantine keeps.
 const QUARANTINE_TEXT: usize = 4096;
+
+fn floor_char_boundary(s: &str, at: usize) -> usize {
+    (0..=at.min(s.len()))
+        .rev()
+        .find(|&i| s.is_char_boundary(i))
+        .unwrap_or(0)
+}
 
 /// The events of a line-oriented reader.
 pub struct Stream<R, D> {
@@ -113,17 +188,30 @@ impl<R: BufRead, D: Decoder> Stream<R, D> {
 
     fn reject(&mut self, reason: String) -> io::Result<()> {
         self.counts.malformed += 1;
+        let text = String::from_utf8_lossy(&self.buf[..self.buf.len().min(QUARANTINE_TEXT)]);
+        let (line, text) = (self.counts.lines, text.into_owned());
+        self.write_quarantine(line, &reason, &text)
+    }
+
+    fn write_quarantine(&mut self, line: u64, reason: &str, text: &str) -> io::Result<()> {
         if let Some(out) = &mut self.quarantine {
-            let text = String::from_utf8_lossy(&self.buf[..self.buf.len().min(QUARANTINE_TEXT)]);
-            let record = json!({"source": self.source, "line": self.counts.lines, "reason": reason, "text": text});
+            let text = &text[..floor_char_boundary(text, QUARANTINE_TEXT)];
+            let record =
+                json!({"source": self.source, "line": line, "reason": reason, "text": text});
             writeln!(out, "{record}")?;
         }
         Ok(())
     }
 
-    /// The next event with its line number; `None` at the end of the input. An I/O error ends
-    /// the stream; malformed lines do not.
-    pub fn next_event(&mut self) -> io::Result<Option<(u64, Event)>> {
+    /// The decoder.
+    pub fn decoder(&self) -> &D {
+        &self.decoder
+    }
+
+    /// Reads the next line that has text, and returns its length once it is known to be
+    /// UTF-8: `Ok(None)` at the end of the input. Blank lines are counted as skipped; lines
+    /// too long or not UTF-8 are quarantined.
+    fn next_text(&mut self) -> io::Result<Option<usize>> {
         loop {
             let Some(cut) = self.read_line()? else {
                 if let Some(out) = &mut self.quarantine {
@@ -139,21 +227,96 @@ impl<R: BufRead, D: Decoder> Stream<R, D> {
                 self.reject(format!("the line is longer than {MAX_LINE} bytes"))?;
                 continue;
             }
-            let decoded = match std::str::from_utf8(&self.buf) {
-                Ok(line) if line.trim().is_empty() => Ok(None),
-                Ok(line) => self.decoder.decode(line),
-                Err(e) => Err(format!(
-                    "the line is not UTF-8 text (byte {})",
-                    e.valid_up_to() + 1
-                )),
-            };
-            match decoded {
-                Ok(Some(event)) => {
-                    self.counts.events += 1;
-                    return Ok(Some((self.counts.lines, event)));
+            if self.buf.iter().all(u8::is_ascii_whitespace) {
+                self.counts.skipped += 1;
+                continue;
+            }
+            match std::str::from_utf8(&self.buf) {
+                Ok(_) => return Ok(Some(self.buf.len())),
+                Err(e) => {
+                    let reason =
+                        format!("the line is not UTF-8 text (byte {})", e.valid_up_to() + 1);
+                    self.reject(reason)?;
                 }
-                Ok(None) => self.counts.skipped += 1,
-                Err(reason) => self.reject(reason)?,
+            }
+        }
+    }
+
+    /// Counts the outcome of decoding the current line; the event, if it is one.
+    fn count(&mut self, decoded: Result<Option<Event>, String>) -> io::Result<Option<Event>> {
+        match decoded {
+            Ok(Some(event)) => {
+                self.counts.events += 1;
+                Ok(Some(event))
+            }
+            Ok(None) => {
+                self.counts.skipped += 1;
+                Ok(None)
+            }
+            Err(reason) => {
+                self.reject(reason)?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// The next event with its line number; `None` at the end of the input. An I/O error ends
+    /// the stream; malformed lines do not.
+    pub fn next_event(&mut self) -> io::Result<Option<(u64, Event)>> {
+        while self.next_text()?.is_some() {
+            let decoded = self
+                .decoder
+                .decode(std::str::from_utf8(&self.buf).unwrap_or_default());
+            if let Some(event) = self.count(decoded)? {
+                return Ok(Some((self.counts.lines, event)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The fast path: the next event, probed for the `wanted` paths of
+    /// [`Decoder::probe_paths`] (each value handed to `found`), or decoded when the decoder
+    /// cannot probe it; `None` at the end of the input.
+    pub fn next_probed(
+        &mut self,
+        wanted: &[bool],
+        found: &mut dyn FnMut(usize, Atom<'_>),
+    ) -> io::Result<Option<Line<'_>>> {
+        while self.next_text()?.is_some() {
+            let line = std::str::from_utf8(&self.buf).unwrap_or_default();
+            let decoded = match self.decoder.probe(line, wanted, found) {
+                Probed::Event => {
+                    self.counts.events += 1;
+                    return Ok(Some(Line::Probed {
+                        number: self.counts.lines,
+                        text: &self.buf,
+                    }));
+                }
+                Probed::NotEvent => Ok(None),
+                Probed::Decode => self.decoder.decode(line),
+            };
+            if let Some(event) = self.count(decoded)? {
+                return Ok(Some(Line::Decoded(self.counts.lines, event)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Decodes a line [`Stream::next_probed`] returned as probed. The probe promised an
+    /// event; should the decoder disagree, the line is quarantined after all.
+    pub fn decode_probed(&mut self, number: u64, text: &[u8]) -> io::Result<Option<Event>> {
+        let text = String::from_utf8_lossy(text);
+        match self.decoder.decode(&text) {
+            Ok(Some(event)) => Ok(Some(event)),
+            other => {
+                self.counts.events -= 1;
+                let reason = match other {
+                    Err(reason) => reason,
+                    _ => "the line is not an event".to_string(),
+                };
+                self.counts.malformed += 1;
+                self.write_quarantine(number, &reason, &text)?;
+                Ok(None)
             }
         }
     }

@@ -32,7 +32,11 @@ fn epoch(text: &str) -> Option<i64> {
     if !frac.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let micros: i64 = format!("{:0<6}", &frac[..frac.len().min(6)]).parse().ok()?;
+    let micros = frac
+        .bytes()
+        .chain(std::iter::repeat(b'0'))
+        .take(6)
+        .fold(0i64, |n, b| n * 10 + i64::from(b - b'0'));
     secs.checked_mul(1_000_000)?.checked_add(micros)
 }
 
@@ -47,15 +51,59 @@ fn rfc3339(text: &str) -> Option<i64> {
         "Z" | "z" | "" => 0,
         z => {
             let sign = if z.starts_with('-') { -1 } else { 1 };
-            let digits: String = z[1..].chars().filter(|c| *c != ':').collect();
-            if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            let digits = z[1..].bytes().filter(|b| *b != b':');
+            let mut n = [0i64; 4];
+            let mut count = 0;
+            for d in digits {
+                if !d.is_ascii_digit() || count == 4 {
+                    return None;
+                }
+                n[count] = i64::from(d - b'0');
+                count += 1;
+            }
+            if count != 4 {
                 return None;
             }
-            let hours: i64 = digits[..2].parse().ok()?;
-            let minutes: i64 = digits[2..].parse().ok()?;
-            sign * (hours * 3600 + minutes * 60)
+            sign * ((n[0] * 10 + n[1]) * 3600 + (n[2] * 10 + n[3]) * 60)
         }
     };
-    let utc = Timestamp::parse(&format!("{head}{frac}Z")).ok()?;
+    // The UTC form Timestamp parses, put together on the stack: this runs once per line.
+    let mut buf = [0u8; 64];
+    let len = head.len() + frac.len() + 1;
+    if len > buf.len() {
+        return None;
+    }
+    buf[..19].copy_from_slice(head.as_bytes());
+    buf[19..len - 1].copy_from_slice(frac.as_bytes());
+    buf[len - 1] = b'Z';
+    let utc = Timestamp::parse(std::str::from_utf8(&buf[..len]).ok()?).ok()?;
     Some(utc.unix_micros() - offset_secs * 1_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_time;
+
+    #[test]
+    fn zones_and_fractions() {
+        let utc = parse_time("2024-03-01T10:00:00.5Z").unwrap();
+        assert_eq!(utc % 1_000_000, 500_000);
+        for text in [
+            "2024-03-01T12:00:00.5+0200",
+            "2024-03-01T12:30:00.500000+02:30",
+            "2024-03-01T05:00:00.5-05:00",
+        ] {
+            assert_eq!(parse_time(text), Some(utc), "{text}");
+        }
+        for bad in [
+            "2024-03-01T12:00:00+02",
+            "2024-03-01T12:00:00+0x00",
+            "2024-03-01T12:00:00+02000",
+            "2024-13-01T12:00:00Z",
+        ] {
+            assert_eq!(parse_time(bad), None, "{bad}");
+        }
+        assert_eq!(parse_time("1.5"), Some(1_500_000));
+        assert_eq!(parse_time("1.1234567"), Some(1_123_456));
+    }
 }

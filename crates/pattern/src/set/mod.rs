@@ -16,6 +16,7 @@
 //! observation time; see [`window`].
 
 mod bloom;
+mod grams;
 pub mod keys;
 mod window;
 
@@ -143,6 +144,8 @@ pub struct PatternSet {
     substrings: Option<AhoCorasick>,
     substring_targets: Vec<(ProbeId, Target)>,
     substring_probes: Vec<bool>,
+    /// Rules out, before the automaton runs, values that contain no piece.
+    grams: grams::Grams,
     unindexed: Vec<Target>,
     stats: Stats,
 }
@@ -170,14 +173,42 @@ impl<'a> KeyRef<'a> {
         }
     }
 
-    fn of_json(v: &'a serde_json::Value) -> Option<Self> {
+    fn of_probe(v: ProbeValue<'a>) -> Self {
         match v {
-            serde_json::Value::String(s) => Some(KeyRef::Str(s)),
-            other => KeyValue::of_json(other).map(|k| match k {
-                KeyValue::Int(i) => KeyRef::Int(i),
-                KeyValue::Float(f) => KeyRef::Float(f),
-                KeyValue::Str(_) => KeyRef::Int(0),
-            }),
+            ProbeValue::Str(s) => KeyRef::Str(s),
+            ProbeValue::Int(i) => KeyRef::Int(i),
+            // The same normal form as `keys::float_key`: integral floats equal integers.
+            ProbeValue::Float(f) if f.fract() == 0.0 && f.abs() < 1e30 => KeyRef::Int(f as i128),
+            ProbeValue::Float(f) => KeyRef::Float(f.to_bits()),
+        }
+    }
+}
+
+/// A value an observation shows at one of the set's probes, as a decoder hands it to
+/// [`Matcher::probe`] without building the observation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ProbeValue<'a> {
+    /// Text.
+    Str(&'a str),
+    /// An integer (booleans are 0 and 1, as the evaluator compares them).
+    Int(i128),
+    /// A number with a fraction.
+    Float(f64),
+}
+
+impl<'a> ProbeValue<'a> {
+    /// The probe value of a JSON value; `None` for what the indexes never hold (null, lists,
+    /// objects).
+    pub fn of_json(v: &'a serde_json::Value) -> Option<Self> {
+        match v {
+            serde_json::Value::String(s) => Some(ProbeValue::Str(s)),
+            serde_json::Value::Bool(b) => Some(ProbeValue::Int(i128::from(*b))),
+            serde_json::Value::Number(n) => n
+                .as_i64()
+                .map(|i| ProbeValue::Int(i128::from(i)))
+                .or_else(|| n.as_u64().map(|u| ProbeValue::Int(i128::from(u))))
+                .or_else(|| n.as_f64().map(ProbeValue::Float)),
+            _ => None,
         }
     }
 }
@@ -297,21 +328,8 @@ impl PatternSet {
         }
     }
 
-    fn gather_probed(
-        &self,
-        probed: &[(u32, &serde_json::Value)],
-        slot: u32,
-        lookups: &mut Vec<(u32, Lookup)>,
-        direct: &mut Vec<Target>,
-    ) {
-        direct.extend_from_slice(&self.unindexed);
-        for &(probe, v) in probed {
-            self.value_lookups(probe, v, slot, lookups, direct);
-        }
-    }
-
     /// The index look-ups an observation needs (to `lookups`, tagged with `slot`), and the
-    /// candidates found without a look-up (to `direct`: substring hits, unindexed parts).
+    /// candidates found without a look-up (to `direct`: substring hits).
     fn gather(
         &self,
         obs: &Observation<'_>,
@@ -319,24 +337,23 @@ impl PatternSet {
         lookups: &mut Vec<(u32, Lookup)>,
         direct: &mut Vec<Target>,
     ) {
-        direct.extend_from_slice(&self.unindexed);
         self.for_each_probe_value(obs, &mut |probe, v| {
-            self.value_lookups(probe, v, slot, lookups, direct)
+            if let Some(v) = ProbeValue::of_json(v) {
+                self.value_lookups(probe, v, slot, lookups, direct)
+            }
         });
     }
 
     fn value_lookups(
         &self,
         probe: ProbeId,
-        v: &serde_json::Value,
+        v: ProbeValue<'_>,
         slot: u32,
         lookups: &mut Vec<(u32, Lookup)>,
         direct: &mut Vec<Target>,
     ) {
-        if let Some(k) = KeyRef::of_json(v) {
-            lookups.push((slot, Lookup::Eq(eq_hash(probe, k))));
-        }
-        let Some(s) = v.as_str() else { return };
+        lookups.push((slot, Lookup::Eq(eq_hash(probe, KeyRef::of_probe(v)))));
+        let ProbeValue::Str(s) = v else { return };
         if let Some(lengths) = self.cidr_lengths.get(&probe) {
             if let Ok(net) = crate::cidr::parse(s, false) {
                 for &(v6, len) in lengths {
@@ -352,14 +369,23 @@ impl PatternSet {
             }
         }
         if self.substring_probes.get(probe as usize) == Some(&true) {
-            if let Some(ac) = &self.substrings {
-                let text = crate::text::nfc_if_needed(s);
-                for m in ac.find_overlapping_iter(text.as_bytes()) {
-                    let (p, t) = self.substring_targets[m.pattern().as_usize()];
-                    if p == probe {
-                        direct.push(t);
-                    }
-                }
+            self.search_substrings(probe, s, direct);
+        }
+    }
+
+    /// The substring keys `s` contains, at `probe`. The automaton's walk misses the cache at
+    /// every byte once it holds a hundred thousand pieces, so a Bloom filter over one window
+    /// of each piece ([`grams`]) first rules out nearly every value that contains none.
+    fn search_substrings(&self, probe: ProbeId, s: &str, direct: &mut Vec<Target>) {
+        let Some(ac) = &self.substrings else { return };
+        let text = crate::text::nfc_if_needed(s);
+        if !self.grams.may_contain_any(probe, text.as_bytes()) {
+            return;
+        }
+        for m in ac.find_overlapping_iter(text.as_bytes()) {
+            let (p, t) = self.substring_targets[m.pattern().as_usize()];
+            if p == probe {
+                direct.push(t);
             }
         }
     }
@@ -424,6 +450,7 @@ struct Builder {
     cidr_lengths: FxHashMap<ProbeId, Vec<(bool, u8)>>,
     pieces: Vec<String>,
     substring_targets: Vec<(ProbeId, Target)>,
+    grams: grams::GramsBuilder,
     unindexed: Vec<Target>,
     stats: Stats,
 }
@@ -501,6 +528,7 @@ impl Builder {
                 self.stats.cidr_keys += 1;
             }
             Key::Substring(_, piece) => {
+                self.grams.add(probe, &piece);
                 self.pieces.push(piece);
                 self.substring_targets.push((probe, target));
                 self.stats.substring_keys += 1;
@@ -533,7 +561,9 @@ impl Builder {
         let eq_filter = bloom::Bloom::with_keys(self.eq.keys().copied(), self.eq.len());
         let cidr_filter = bloom::Bloom::with_keys(self.cidr.keys().map(cidr_hash), self.cidr.len());
         self.stats.probes = self.probes.len();
-        self.stats.heap_bytes = estimate_heap(&self, substrings.as_ref()) + eq_filter.heap_bytes();
+        let grams = std::mem::take(&mut self.grams).finish();
+        self.stats.heap_bytes =
+            estimate_heap(&self, substrings.as_ref()) + eq_filter.heap_bytes() + grams.heap_bytes();
         PatternSet {
             texts: self.texts,
             versions: self.versions,
@@ -548,6 +578,7 @@ impl Builder {
             substrings,
             substring_targets: self.substring_targets,
             substring_probes,
+            grams,
             unindexed: self.unindexed,
             stats: self.stats,
         }
@@ -611,6 +642,8 @@ pub struct Matcher<'s> {
     windows: Windows,
     lookups: Vec<(u32, Lookup)>,
     per_slot: Vec<Vec<Target>>,
+    /// Observations in the batch being probed.
+    batch_len: usize,
     parsed: FxHashMap<PatternId, std::rc::Rc<Parsed>>,
     /// Evaluations that failed on bad input (counted, never fatal).
     pub eval_errors: u64,
@@ -631,6 +664,7 @@ impl<'s> Matcher<'s> {
             windows: Windows::new(limits),
             lookups: Vec::new(),
             per_slot: Vec::new(),
+            batch_len: 0,
             parsed: FxHashMap::default(),
             eval_errors: 0,
             verified: 0,
@@ -668,16 +702,23 @@ impl<'s> Matcher<'s> {
         batch: &[Observation<'_>],
         hits: &mut Vec<Hit>,
     ) {
-        let set = self.set;
-        self.run_batch(first_seq, batch, hits, |slot, lookups, direct| {
-            set.gather(&batch[slot], slot as u32, lookups, direct)
-        });
+        self.start_probes();
+        self.grow(batch.len());
+        for (slot, obs) in batch.iter().enumerate() {
+            self.set.gather(
+                obs,
+                slot as u32,
+                &mut self.lookups,
+                &mut self.per_slot[slot],
+            );
+        }
+        for slot in self.candidate_slots(batch.len()) {
+            self.verify_slot(first_seq + slot as u64, slot, &batch[slot], hits);
+        }
     }
 
     /// Like [`Matcher::observe_batch`], with the values at the set's probes already extracted
-    /// by the decoder (`probed[i]` for `batch[i]`, as [`PatternSet::probe_values`] gives
-    /// them): the fast path, where only the fields the set can use are read per event and the
-    /// whole observation is consulted only to verify a candidate.
+    /// (`probed[i]` for `batch[i]`, as [`PatternSet::probe_values`] gives them).
     pub fn observe_probed(
         &mut self,
         first_seq: u64,
@@ -685,37 +726,90 @@ impl<'s> Matcher<'s> {
         probed: &[Vec<(u32, &serde_json::Value)>],
         hits: &mut Vec<Hit>,
     ) {
-        let set = self.set;
-        self.run_batch(first_seq, batch, hits, |slot, lookups, direct| {
-            set.gather_probed(&probed[slot], slot as u32, lookups, direct)
-        });
+        self.start_probes();
+        for (slot, values) in probed.iter().enumerate() {
+            for &(probe, v) in values {
+                if let Some(v) = ProbeValue::of_json(v) {
+                    self.probe(slot, probe, v);
+                }
+            }
+        }
+        for slot in self.candidate_slots(batch.len()) {
+            self.verify_slot(first_seq + slot as u64, slot, &batch[slot], hits);
+        }
     }
 
-    fn run_batch(
-        &mut self,
-        first_seq: u64,
-        batch: &[Observation<'_>],
-        hits: &mut Vec<Hit>,
-        gather: impl Fn(usize, &mut Vec<(u32, Lookup)>, &mut Vec<Target>),
-    ) {
+    /// The fast path, step 1: a batch of observations begins. A decoder then hands each value
+    /// it finds at one of the set's probes to [`Matcher::probe`], asks which observations
+    /// may match ([`Matcher::candidate_slots`]), and builds only those for
+    /// [`Matcher::verify_slot`]. The hits are those of [`Matcher::observe_batch`].
+    pub fn start_probes(&mut self) {
         self.lookups.clear();
-        if self.per_slot.len() < batch.len() {
-            self.per_slot.resize_with(batch.len(), Vec::new);
+        for targets in &mut self.per_slot[..self.batch_len] {
+            targets.clear();
         }
-        for slot in 0..batch.len() {
-            self.per_slot[slot].clear();
-            gather(slot, &mut self.lookups, &mut self.per_slot[slot]);
+        self.batch_len = 0;
+    }
+
+    /// Step 2: observation `slot` of the batch (numbered from 0) shows `value` at probe
+    /// `probe` (a position in [`PatternSet::probes`]). Probes out of range are ignored.
+    pub fn probe(&mut self, slot: usize, probe: u32, value: ProbeValue<'_>) {
+        if probe as usize >= self.set.probes.len() {
+            return;
+        }
+        self.grow(slot + 1);
+        self.set.value_lookups(
+            probe,
+            value,
+            slot as u32,
+            &mut self.lookups,
+            &mut self.per_slot[slot],
+        );
+    }
+
+    fn grow(&mut self, len: usize) {
+        if self.per_slot.len() < len {
+            self.per_slot.resize_with(len, Vec::new);
+        }
+        self.batch_len = self.batch_len.max(len);
+    }
+
+    /// Step 3: which of the batch's `len` observations may match, in order; every other one
+    /// certainly matches nothing and need not be built.
+    pub fn candidate_slots(&mut self, len: usize) -> Vec<usize> {
+        self.grow(len);
+        if !self.set.unindexed.is_empty() {
+            for targets in &mut self.per_slot[..len] {
+                targets.extend_from_slice(&self.set.unindexed);
+            }
         }
         self.set.resolve(&self.lookups, &mut self.per_slot);
-        for (slot, obs) in batch.iter().enumerate() {
-            let mut candidates = std::mem::take(&mut self.per_slot[slot]);
-            if candidates.len() > 1 {
-                candidates.sort_unstable();
-                candidates.dedup();
-            }
-            self.verify(first_seq + slot as u64, obs, &candidates, hits);
-            self.per_slot[slot] = candidates;
+        self.lookups.clear();
+        (0..len)
+            .filter(|&slot| !self.per_slot[slot].is_empty())
+            .collect()
+    }
+
+    /// Step 4: verifies candidate `slot` of the batch, now built as `obs` and numbered `seq`.
+    /// Slots must be verified in order.
+    pub fn verify_slot(
+        &mut self,
+        seq: u64,
+        slot: usize,
+        obs: &Observation<'_>,
+        hits: &mut Vec<Hit>,
+    ) {
+        let Some(targets) = self.per_slot.get_mut(slot) else {
+            return;
+        };
+        let mut candidates = std::mem::take(targets);
+        if candidates.len() > 1 {
+            candidates.sort_unstable();
+            candidates.dedup();
         }
+        self.verify(seq, obs, &candidates, hits);
+        candidates.clear();
+        self.per_slot[slot] = candidates;
     }
 
     /// Verifies the candidates of one observation and advances the windows.

@@ -9,6 +9,7 @@ pub mod directory;
 pub mod feed;
 pub mod hub;
 pub mod indicators;
+pub mod matching;
 pub mod pattern;
 pub mod sightings;
 pub mod stix;

@@ -2,6 +2,7 @@
 //! (`--indicators FILE`), for a sensor box or a script.
 
 use super::indicators::IndicatorPattern;
+use super::matching::{Batcher, Plan};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde_json::{json, Map, Value};
@@ -10,8 +11,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use watchpost_pattern::eval::{Observation, Sco};
-use watchpost_pattern::{Hit, Matcher, PatternSet};
+use watchpost_pattern::{Hit, PatternSet};
 use watchpost_stix::Timestamp;
 use watchpost_telemetry::eve::Eve;
 use watchpost_telemetry::mapped::{Mapped, Mapping};
@@ -57,8 +57,6 @@ pub struct WatchArgs {
     pub quarantine: PathBuf,
 }
 
-/// Events matched together: enough for the index look-ups to batch well.
-const BATCH: usize = 64;
 /// How many recent observations are remembered for reporting multi-observation matches.
 const REMEMBERED: u64 = 100_000;
 
@@ -131,45 +129,6 @@ fn sources(args: &WatchArgs) -> Result<Vec<Source>> {
     Ok(out)
 }
 
-/// Up to [`BATCH`] events of a stream, with their line numbers; empty at its end.
-pub fn next_batch<R: BufRead, D: Decoder>(
-    stream: &mut Stream<R, D>,
-) -> io::Result<Vec<(u64, Event)>> {
-    let mut batch = Vec::with_capacity(BATCH);
-    while batch.len() < BATCH {
-        match stream.next_event()? {
-            Some(e) => batch.push(e),
-            None => break,
-        }
-    }
-    Ok(batch)
-}
-
-/// Matches a batch numbered from `seq` (events without a time happened `now`), into `hits`.
-pub fn observe(
-    matcher: &mut Matcher<'_>,
-    seq: u64,
-    batch: &[(u64, Event)],
-    now: i64,
-    hits: &mut Vec<Hit>,
-) {
-    let observations: Vec<Observation> = batch
-        .iter()
-        .map(|(_, e)| {
-            let time = e.time.unwrap_or(now);
-            Observation {
-                id: None,
-                first: time,
-                last: time,
-                count: 1,
-                objects: e.objects.iter().map(|(id, o)| Sco::new(id, o)).collect(),
-            }
-        })
-        .collect();
-    hits.clear();
-    matcher.observe_batch(seq, &observations, hits);
-}
-
 /// What is kept of an observation to report a match on it.
 pub struct Seen {
     source: usize,
@@ -218,7 +177,7 @@ pub fn scan(
             indicators[r.index].0, r.error
         );
     }
-    let mut matcher = Matcher::new(&set);
+    let mut batcher = Batcher::new(&set);
     let quarantine = File::create(&args.quarantine)
         .with_context(|| format!("cannot create {}", args.quarantine.display()))?;
     let mut out: Box<dyn Write> = if args.sightings_out == Path::new("-") {
@@ -238,16 +197,16 @@ pub fn scan(
         let quarantine = quarantine.try_clone()?;
         let mut stream =
             Stream::new(source.reader, source.decoder, &source.name).quarantine(quarantine);
+        let plan = Plan::new(&set, stream.decoder());
         loop {
-            let batch =
-                next_batch(&mut stream).with_context(|| format!("cannot read {}", source.name))?;
-            if batch.is_empty() {
-                break;
-            }
-            let batch_len = batch.len();
             let now = Timestamp::now().unix_micros();
-            observe(&mut matcher, seq, &batch, now, &mut hits);
-            for (i, (line, event)) in batch.into_iter().enumerate() {
+            let Some(batch) = batcher
+                .next(&mut stream, plan.as_ref(), seq, now, &mut hits)
+                .with_context(|| format!("cannot read {}", source.name))?
+            else {
+                break;
+            };
+            for (number, line, event) in batch.verified {
                 let time = event.time.unwrap_or(now);
                 let seen_now = Seen {
                     source: index,
@@ -255,7 +214,7 @@ pub fn scan(
                     time,
                     event,
                 };
-                seen.insert(seq + i as u64, seen_now);
+                seen.insert(number, seen_now);
             }
             for hit in &hits {
                 matches += 1;
@@ -264,7 +223,7 @@ pub fn scan(
                     on_match(hit.pattern as usize, last)?;
                 }
             }
-            seq += batch_len as u64;
+            seq += batch.len as u64;
             let keep_from = seq.saturating_sub(REMEMBERED);
             seen = seen.split_off(&keep_from);
         }

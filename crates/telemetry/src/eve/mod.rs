@@ -4,9 +4,11 @@
 //! the `event_type`. Both DNS layouts are read: Suricata ≤ 6 (`rrname` on the record, `answers`
 //! or `grouped`) and 7+ (`queries` and `answers` lists).
 
+mod probe;
+
 use crate::event::set;
 use crate::sco::{stix_time, Certificate, Email, File, HttpRequest};
-use crate::{parse_time, Decoder, Event, EventBuilder};
+use crate::{parse_time, Atom, Decoder, Event, EventBuilder, Probed};
 use serde_json::{json, Map, Value};
 
 /// Event types that describe the sensor, not the network.
@@ -77,6 +79,19 @@ impl Decoder for Eve {
             email(&mut b, record(o, "smtp"), record(o, "email"));
         }
         Ok(Some(b.finish()))
+    }
+
+    fn probe_paths(&self) -> &'static [&'static str] {
+        probe::PATHS
+    }
+
+    fn probe(
+        &mut self,
+        line: &str,
+        wanted: &[bool],
+        found: &mut dyn FnMut(usize, Atom<'_>),
+    ) -> Probed {
+        probe::probe(line, wanted, found)
     }
 }
 
