@@ -12,5 +12,6 @@ pub mod indicators;
 pub mod pattern;
 pub mod sightings;
 pub mod stix;
+pub mod warnings;
 pub mod watch;
 pub mod watch_hub;
