@@ -23,7 +23,8 @@ pub use sql::{Backend, SqlStore};
 use async_trait::async_trait;
 
 /// The hub's knowledge base: the directory (organisations, users, tokens, sharing groups),
-/// collections of STIX object versions, add-statuses and the audit log.
+/// collections of STIX object versions, add-statuses, the audit log, and the warnings with
+/// the outbox of their deliveries.
 ///
 /// Methods that read or write objects take the [`Caller`] and enforce collection permissions
 /// and the TLP rules themselves.
@@ -102,4 +103,49 @@ pub trait Store: Send + Sync {
 
     /// Audit entries after position `after`, oldest first.
     async fn audit_log(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>>;
+
+    /// Raises a warning for an indicator seen in an organisation's networks. When a warning for
+    /// the same indicator and organisation is still within its deduplication window (its
+    /// `dedup_until` is at or after `seen`), the sighting is counted towards it and nothing is
+    /// enqueued (`created` is false); otherwise the warning and its level-0 deliveries are
+    /// stored in one transaction.
+    async fn raise_warning(&self, warning: NewWarning) -> Result<Raised>;
+    /// Claims up to `limit` due deliveries (pending, `next_attempt_at` reached, no courier
+    /// holding them) for `lease` microseconds: until then no other claim returns them.
+    async fn claim_deliveries(
+        &self,
+        now: Micros,
+        lease: Micros,
+        limit: usize,
+    ) -> Result<Vec<Delivery>>;
+    /// Records that a delivery was sent; false (and no change) unless it was still pending.
+    async fn delivery_sent(&self, id: &str, at: Micros) -> Result<bool>;
+    /// Records a failed attempt: tried again at `retry_at`, or given up for good when `None`.
+    /// False (and no change) unless it was still pending.
+    async fn delivery_failed(
+        &self,
+        id: &str,
+        error: &str,
+        retry_at: Option<Micros>,
+    ) -> Result<bool>;
+    /// Acknowledges a warning on behalf of `by` and cancels its pending deliveries; a warning
+    /// acknowledged already keeps its first acknowledgement.
+    async fn acknowledge_warning(&self, id: &str, by: &str, at: Micros) -> Result<Warning>;
+    /// Open warnings whose escalation time has come, oldest first.
+    async fn due_escalations(&self, now: Micros, limit: usize) -> Result<Vec<Warning>>;
+    /// Moves an open warning from `from_level` to the next level, enqueues that level's
+    /// deliveries and sets its next escalation time, in one transaction. False (and no change)
+    /// when the warning is no longer open at `from_level`: of several callers, one escalates.
+    async fn escalate_warning(
+        &self,
+        id: &str,
+        from_level: i64,
+        deliveries: &[NewDelivery],
+        escalate_at: Option<Micros>,
+        now: Micros,
+    ) -> Result<bool>;
+    /// Warnings matching the filter, newest first.
+    async fn warnings(&self, filter: &WarningFilter) -> Result<Vec<Warning>>;
+    /// One warning and its deliveries (by level, then creation).
+    async fn warning(&self, id: &str) -> Result<Option<(Warning, Vec<Delivery>)>>;
 }

@@ -351,3 +351,225 @@ pub struct NewFeed {
     /// Seconds between polls.
     pub interval_secs: i64,
 }
+
+/// Where a warning stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WarningStatus {
+    /// Not yet acknowledged: its deliveries and escalations go on.
+    Open,
+    /// A focal point (or a user of the organisation) has taken it in hand.
+    Acknowledged,
+}
+
+impl WarningStatus {
+    /// The status as stored and typed on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WarningStatus::Open => "open",
+            WarningStatus::Acknowledged => "acknowledged",
+        }
+    }
+
+    /// Reads a status name.
+    pub fn parse(name: &str) -> Option<WarningStatus> {
+        match name {
+            "open" => Some(WarningStatus::Open),
+            "acknowledged" => Some(WarningStatus::Acknowledged),
+            _ => None,
+        }
+    }
+}
+
+/// How a delivery reaches its focal point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// An HTTP POST of the warning as JSON.
+    Webhook,
+    /// An e-mail message.
+    Email,
+}
+
+impl Channel {
+    /// The channel's name as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Webhook => "webhook",
+            Channel::Email => "email",
+        }
+    }
+
+    /// Reads a channel name.
+    pub fn parse(name: &str) -> Option<Channel> {
+        match name {
+            "webhook" => Some(Channel::Webhook),
+            "email" => Some(Channel::Email),
+            _ => None,
+        }
+    }
+}
+
+/// Where a delivery stands in the outbox.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    /// Still to be sent (perhaps after a failed attempt).
+    Pending,
+    /// Accepted by the receiving server; never sent again.
+    Sent,
+    /// Given up: refused for good, or out of attempts.
+    Failed,
+    /// No longer needed: the warning was acknowledged first.
+    Cancelled,
+}
+
+impl DeliveryStatus {
+    /// The status as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// Reads a status name.
+    pub fn parse(name: &str) -> Option<DeliveryStatus> {
+        match name {
+            "pending" => Some(DeliveryStatus::Pending),
+            "sent" => Some(DeliveryStatus::Sent),
+            "failed" => Some(DeliveryStatus::Failed),
+            "cancelled" => Some(DeliveryStatus::Cancelled),
+            _ => None,
+        }
+    }
+}
+
+/// A delivery to enqueue: one channel of one focal point at one escalation level.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewDelivery {
+    /// How.
+    pub channel: Channel,
+    /// The webhook URL or the e-mail address.
+    pub target: String,
+    /// The focal point's name (it signs the acknowledgement link).
+    pub focal_point: String,
+    /// The language of the message (`vi`, `en`).
+    pub language: String,
+}
+
+/// A warning to raise, unless one for the same indicator and organisation is still within its
+/// deduplication window.
+#[derive(Clone, Debug)]
+pub struct NewWarning {
+    /// The indicator's STIX id.
+    pub indicator_id: String,
+    /// The affected organisation's name.
+    pub org: String,
+    /// Its severity (`low`, `medium`, `high`, `critical`).
+    pub severity: String,
+    /// When the indicator was seen.
+    pub seen: Micros,
+    /// When the warning is raised (the first deliveries are due then).
+    pub now: Micros,
+    /// How long after `seen` further sightings count towards this warning.
+    pub dedup_window: Micros,
+    /// When to escalate if no one acknowledges; `None` when there is no next level.
+    pub escalate_at: Option<Micros>,
+    /// The indicator's name and pattern and what was observed, as JSON.
+    pub detail: String,
+    /// The level-0 deliveries.
+    pub deliveries: Vec<NewDelivery>,
+}
+
+/// A warning: an indicator seen in an organisation's networks, and who has been told.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    /// Its id (a UUID).
+    pub id: String,
+    /// The indicator's STIX id.
+    pub indicator_id: String,
+    /// The affected organisation's name.
+    pub org: String,
+    /// `low`, `medium`, `high` or `critical`.
+    pub severity: String,
+    /// Open or acknowledged.
+    pub status: WarningStatus,
+    /// The first sighting it covers.
+    pub first_seen: Micros,
+    /// The latest sighting it covers.
+    pub last_seen: Micros,
+    /// How many sightings it covers.
+    pub count: i64,
+    /// The escalation level reached (0: the organisation's first focal points).
+    pub level: i64,
+    /// When it escalates next, if no one acknowledges it.
+    pub escalate_at: Option<Micros>,
+    /// Who acknowledged it.
+    pub ack_by: Option<String>,
+    /// When.
+    pub ack_at: Option<Micros>,
+    /// When it was raised.
+    pub created: Micros,
+    /// Sightings until then count towards it; later ones raise a new warning.
+    pub dedup_until: Micros,
+    /// The indicator's name and pattern and what was observed, as JSON.
+    pub detail: String,
+}
+
+/// The outcome of raising a warning.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Raised {
+    /// The new warning, or the one the sighting was counted towards.
+    pub warning: Warning,
+    /// Whether it is new (and its first deliveries were enqueued).
+    pub created: bool,
+}
+
+/// One message of the outbox.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    /// Its id (a UUID): also the idempotency key the receiver sees.
+    pub id: String,
+    /// The warning it carries.
+    pub warning_id: String,
+    /// The escalation level that enqueued it.
+    pub level: i64,
+    /// How.
+    pub channel: Channel,
+    /// The webhook URL or e-mail address.
+    pub target: String,
+    /// The focal point's name.
+    pub focal_point: String,
+    /// The language of the message.
+    pub language: String,
+    /// Failed attempts so far.
+    pub attempts: i64,
+    /// When it may be tried next.
+    pub next_attempt_at: Micros,
+    /// Until when a courier holds it.
+    pub lease_until: Option<Micros>,
+    /// Where it stands.
+    pub status: DeliveryStatus,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// When it was sent.
+    pub sent_at: Option<Micros>,
+}
+
+/// Which warnings to list, newest first.
+#[derive(Clone, Debug, Default)]
+pub struct WarningFilter {
+    /// Only this organisation's (by name).
+    pub org: Option<String>,
+    /// Only open or only acknowledged ones.
+    pub status: Option<WarningStatus>,
+    /// Only this severity.
+    pub severity: Option<String>,
+    /// Only those last seen at or after this instant.
+    pub since: Option<Micros>,
+    /// At most this many (all when `None`).
+    pub limit: Option<usize>,
+}

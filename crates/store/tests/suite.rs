@@ -8,8 +8,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use watchpost_stix::marking::Tlp;
 use watchpost_store::{
-    Caller, NewCollection, NewObject, NewOrg, NewUser, Query, Role, SqlStore, StatusDetail, Store,
-    StoreError, VersionFilter,
+    Caller, Channel, DeliveryStatus, NewCollection, NewDelivery, NewObject, NewOrg, NewUser,
+    NewWarning, Query, Role, SqlStore, StatusDetail, Store, StoreError, VersionFilter,
+    WarningFilter, WarningStatus,
 };
 
 /// A store under test and what keeps its database alive.
@@ -79,6 +80,12 @@ suite!(
     two_stores_on_one_database_see_each_others_objects,
     directory_entries_are_replaced_per_organisation,
     current_objects_of_a_type_across_collections,
+    warnings_are_deduplicated_within_their_window,
+    a_claimed_delivery_waits_for_its_lease_and_a_sent_one_is_never_claimed,
+    failed_attempts_retry_then_give_up,
+    acknowledging_cancels_pending_deliveries,
+    escalation_enqueues_the_next_level_exactly_once,
+    warnings_are_listed_with_filters,
 );
 
 const A: &str = "cert-a";
@@ -954,4 +961,386 @@ async fn current_objects_of_a_type_across_collections(db: Db) {
         .await
         .unwrap()
         .is_empty());
+}
+
+const SECOND: i64 = 1_000_000;
+const T0: i64 = 1_700_000_000 * SECOND;
+
+fn to(channel: Channel, target: &str, who: &str) -> NewDelivery {
+    NewDelivery {
+        channel,
+        target: target.into(),
+        focal_point: who.into(),
+        language: "vi".into(),
+    }
+}
+
+/// A warning for indicator `n` in `org`, seen at `seen`, deduplicated for an hour, with a
+/// webhook and an e-mail delivery at level 0, escalating after ten minutes.
+fn new_warning(n: u32, org: &str, seen: i64) -> NewWarning {
+    NewWarning {
+        indicator_id: format!("indicator--{n:08x}-0000-4000-8000-000000000000"),
+        org: org.into(),
+        severity: "high".into(),
+        seen,
+        now: seen,
+        dedup_window: 3600 * SECOND,
+        escalate_at: Some(seen + 600 * SECOND),
+        detail: json!({"name": "C2 server", "observed": "10.0.0.1"}).to_string(),
+        deliveries: vec![
+            to(Channel::Webhook, "https://soc.example/hook", "SOC"),
+            to(Channel::Email, "soc@example.vn", "SOC"),
+        ],
+    }
+}
+
+async fn warnings_are_deduplicated_within_their_window(db: Db) {
+    let store = &db.store;
+    let first = store.raise_warning(new_warning(1, A, T0)).await.unwrap();
+    assert!(first.created);
+    assert_eq!(first.warning.count, 1);
+    assert_eq!(first.warning.dedup_until, T0 + 3600 * SECOND);
+    // Seen again within the hour: counted, nothing new enqueued.
+    let again = store
+        .raise_warning(new_warning(1, A, T0 + 1800 * SECOND))
+        .await
+        .unwrap();
+    assert!(!again.created);
+    assert_eq!(again.warning.id, first.warning.id);
+    assert_eq!(
+        (
+            again.warning.count,
+            again.warning.first_seen,
+            again.warning.last_seen
+        ),
+        (2, T0, T0 + 1800 * SECOND)
+    );
+    let (_, deliveries) = store.warning(&first.warning.id).await.unwrap().unwrap();
+    assert_eq!(deliveries.len(), 2, "the duplicate enqueued nothing");
+    // Another organisation, or another indicator, is another warning.
+    assert!(
+        store
+            .raise_warning(new_warning(1, B, T0))
+            .await
+            .unwrap()
+            .created
+    );
+    assert!(
+        store
+            .raise_warning(new_warning(2, A, T0))
+            .await
+            .unwrap()
+            .created
+    );
+    // After the window, a new warning with its own deliveries.
+    let later = store
+        .raise_warning(new_warning(1, A, T0 + 3601 * SECOND))
+        .await
+        .unwrap();
+    assert!(later.created);
+    assert_ne!(later.warning.id, first.warning.id);
+    let (_, deliveries) = store.warning(&later.warning.id).await.unwrap().unwrap();
+    assert_eq!(deliveries.len(), 2);
+    // Concurrent raises of one (indicator, organisation) make one warning.
+    let raises = (0..8).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .raise_warning(new_warning(3, C, T0 + i * SECOND))
+                .await
+                .unwrap()
+                .created
+        })
+    });
+    let mut created = 0;
+    for r in raises {
+        created += usize::from(r.await.unwrap());
+    }
+    assert_eq!(created, 1);
+    let of_c = store
+        .warnings(&WarningFilter {
+            org: Some(C.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!((of_c.len(), of_c[0].count), (1, 8));
+}
+
+async fn a_claimed_delivery_waits_for_its_lease_and_a_sent_one_is_never_claimed(db: Db) {
+    let store = &db.store;
+    let raised = store.raise_warning(new_warning(1, A, T0)).await.unwrap();
+    // Not due before it was enqueued.
+    assert!(store
+        .claim_deliveries(T0 - 1, 30 * SECOND, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let claimed = store.claim_deliveries(T0, 30 * SECOND, 10).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    assert!(claimed
+        .iter()
+        .all(|d| d.warning_id == raised.warning.id && d.lease_until == Some(T0 + 30 * SECOND)));
+    // A second courier finds nothing while the lease runs.
+    assert!(store
+        .claim_deliveries(T0 + 29 * SECOND, 30 * SECOND, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let (webhook, email) = if claimed[0].channel == Channel::Webhook {
+        (&claimed[0], &claimed[1])
+    } else {
+        (&claimed[1], &claimed[0])
+    };
+    assert!(store.delivery_sent(&webhook.id, T0 + SECOND).await.unwrap());
+    assert!(
+        !store
+            .delivery_sent(&webhook.id, T0 + 2 * SECOND)
+            .await
+            .unwrap(),
+        "sent once only"
+    );
+    // After the lease, only the unsent delivery is claimed again (the first courier died).
+    let again = store
+        .claim_deliveries(T0 + 31 * SECOND, 30 * SECOND, 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].id, email.id);
+    assert!(store
+        .delivery_sent(&email.id, T0 + 32 * SECOND)
+        .await
+        .unwrap());
+    assert!(store
+        .claim_deliveries(T0 + 3600 * SECOND, 30 * SECOND, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let (_, all) = store.warning(&raised.warning.id).await.unwrap().unwrap();
+    assert!(all.iter().all(|d| d.status == DeliveryStatus::Sent));
+    let sent_at: Vec<_> = all.iter().map(|d| d.sent_at).collect();
+    assert!(sent_at.contains(&Some(T0 + SECOND)) && sent_at.contains(&Some(T0 + 32 * SECOND)));
+    // Many couriers claiming at once never share a delivery.
+    for n in 10..20 {
+        store.raise_warning(new_warning(n, B, T0)).await.unwrap();
+    }
+    let claims = (0..4).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .claim_deliveries(T0 + 40 * SECOND, 30 * SECOND, 3)
+                .await
+                .unwrap()
+        })
+    });
+    let mut ids = Vec::new();
+    for c in claims {
+        ids.extend(c.await.unwrap().into_iter().map(|d| d.id));
+    }
+    let unique: BTreeSet<_> = ids.iter().collect();
+    assert_eq!((ids.len(), unique.len()), (12, 12));
+}
+
+async fn failed_attempts_retry_then_give_up(db: Db) {
+    let store = &db.store;
+    let raised = store.raise_warning(new_warning(1, A, T0)).await.unwrap();
+    let claimed = store.claim_deliveries(T0, 30 * SECOND, 1).await.unwrap();
+    let id = &claimed[0].id;
+    assert!(store
+        .delivery_failed(id, "HTTP 500", Some(T0 + 2 * SECOND))
+        .await
+        .unwrap());
+    // The retry is due at its time, lease or not.
+    let early = store
+        .claim_deliveries(T0 + SECOND, 30 * SECOND, 10)
+        .await
+        .unwrap();
+    assert!(early.iter().all(|d| &d.id != id));
+    let retry = store
+        .claim_deliveries(T0 + 2 * SECOND, 30 * SECOND, 10)
+        .await
+        .unwrap();
+    let retried = retry.iter().find(|d| &d.id == id).unwrap();
+    assert_eq!(
+        (retried.attempts, retried.last_error.as_deref()),
+        (1, Some("HTTP 500"))
+    );
+    assert!(store.delivery_failed(id, "HTTP 400", None).await.unwrap());
+    assert!(!store.delivery_sent(id, T0 + 3 * SECOND).await.unwrap());
+    let (_, all) = store.warning(&raised.warning.id).await.unwrap().unwrap();
+    let gave_up = all.iter().find(|d| &d.id == id).unwrap();
+    assert_eq!(
+        (
+            gave_up.status,
+            gave_up.attempts,
+            gave_up.last_error.as_deref()
+        ),
+        (DeliveryStatus::Failed, 2, Some("HTTP 400"))
+    );
+}
+
+async fn acknowledging_cancels_pending_deliveries(db: Db) {
+    let store = &db.store;
+    let raised = store.raise_warning(new_warning(1, A, T0)).await.unwrap();
+    let id = &raised.warning.id;
+    let claimed = store.claim_deliveries(T0, 30 * SECOND, 1).await.unwrap();
+    assert!(store.delivery_sent(&claimed[0].id, T0).await.unwrap());
+    let acked = store
+        .acknowledge_warning(id, "SOC", T0 + 60 * SECOND)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            acked.status,
+            acked.ack_by.as_deref(),
+            acked.ack_at,
+            acked.escalate_at
+        ),
+        (
+            WarningStatus::Acknowledged,
+            Some("SOC"),
+            Some(T0 + 60 * SECOND),
+            None
+        )
+    );
+    let (_, all) = store.warning(id).await.unwrap().unwrap();
+    let mut statuses: Vec<_> = all.iter().map(|d| d.status.as_str()).collect();
+    statuses.sort();
+    assert_eq!(statuses, ["cancelled", "sent"], "the sent one stays sent");
+    assert!(store
+        .claim_deliveries(T0 + 3600 * SECOND, 30 * SECOND, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .due_escalations(T0 + 3600 * SECOND, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // The first acknowledgement stands.
+    let twice = store
+        .acknowledge_warning(id, "CISO", T0 + 90 * SECOND)
+        .await
+        .unwrap();
+    assert_eq!(twice.ack_by.as_deref(), Some("SOC"));
+    let unknown = store.acknowledge_warning("nope", "SOC", T0).await;
+    assert!(
+        matches!(unknown, Err(StoreError::NotFound(_))),
+        "{unknown:?}"
+    );
+}
+
+async fn escalation_enqueues_the_next_level_exactly_once(db: Db) {
+    let store = &db.store;
+    let raised = store.raise_warning(new_warning(1, A, T0)).await.unwrap();
+    let id = raised.warning.id.clone();
+    assert!(store
+        .due_escalations(T0 + 599 * SECOND, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let due = store.due_escalations(T0 + 600 * SECOND, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!((due[0].id.as_str(), due[0].level), (id.as_str(), 0));
+    // Two couriers on two connections pools (as two hubs would be) escalate at once.
+    let other = Arc::new(SqlStore::open(&db.url).await.unwrap());
+    let next = [to(Channel::Email, "ciso@example.vn", "CISO")];
+    let at = Some(T0 + 1200 * SECOND);
+    let stores = [store.clone(), other.clone(), store.clone(), other];
+    let tries = stores.into_iter().map(|s| {
+        let (id, next) = (id.clone(), next.clone());
+        tokio::spawn(async move {
+            s.escalate_warning(&id, 0, &next, at, T0 + 600 * SECOND)
+                .await
+                .unwrap()
+        })
+    });
+    let mut won = 0;
+    for t in tries {
+        won += usize::from(t.await.unwrap());
+    }
+    assert_eq!(won, 1, "exactly one caller escalates");
+    let (warning, all) = store.warning(&id).await.unwrap().unwrap();
+    assert_eq!((warning.level, warning.escalate_at), (1, at));
+    let level1: Vec<_> = all.iter().filter(|d| d.level == 1).collect();
+    assert_eq!(level1.len(), 1);
+    assert_eq!(
+        (level1[0].target.as_str(), level1[0].status),
+        ("ciso@example.vn", DeliveryStatus::Pending)
+    );
+    // A stale caller (still at level 0) changes nothing.
+    assert!(!store
+        .escalate_warning(&id, 0, &next, at, T0 + 700 * SECOND)
+        .await
+        .unwrap());
+    // The last level: no further escalation time.
+    assert!(store
+        .escalate_warning(&id, 1, &[], None, T0 + 1200 * SECOND)
+        .await
+        .unwrap());
+    assert!(store
+        .due_escalations(T0 + 99_999 * SECOND, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn warnings_are_listed_with_filters(db: Db) {
+    let store = &db.store;
+    let mut w = new_warning(1, A, T0);
+    w.severity = "critical".into();
+    let a = store.raise_warning(w).await.unwrap().warning;
+    let b = store
+        .raise_warning(new_warning(2, B, T0 + 10 * SECOND))
+        .await
+        .unwrap()
+        .warning;
+    let c = store
+        .raise_warning(new_warning(3, B, T0 + 20 * SECOND))
+        .await
+        .unwrap()
+        .warning;
+    store.acknowledge_warning(&c.id, "SOC", T0).await.unwrap();
+    let list = |filter: WarningFilter| async move {
+        store
+            .warnings(&filter)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|w| w.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        list(WarningFilter::default()).await,
+        [c.id.as_str(), &b.id, &a.id],
+        "newest first"
+    );
+    let by_org = WarningFilter {
+        org: Some(B.into()),
+        ..Default::default()
+    };
+    assert_eq!(list(by_org).await, [c.id.as_str(), &b.id]);
+    let open = WarningFilter {
+        status: Some(WarningStatus::Open),
+        ..Default::default()
+    };
+    assert_eq!(list(open).await, [b.id.as_str(), &a.id]);
+    let critical = WarningFilter {
+        severity: Some("critical".into()),
+        ..Default::default()
+    };
+    assert_eq!(list(critical).await, [a.id.as_str()]);
+    let since = WarningFilter {
+        since: Some(T0 + 10 * SECOND),
+        limit: Some(1),
+        ..Default::default()
+    };
+    assert_eq!(list(since).await, [c.id.as_str()]);
+    // A filter value is bound, never spliced into the SQL.
+    let odd = WarningFilter {
+        org: Some("x' OR '1'='1".into()),
+        ..Default::default()
+    };
+    assert!(list(odd).await.is_empty());
+    assert!(store.warning("nope").await.unwrap().is_none());
 }

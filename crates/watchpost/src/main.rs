@@ -48,6 +48,9 @@ enum Command {
     Import(commands::admin::ImportArgs),
     /// List the sightings the matchers stored.
     Sightings(commands::sightings::SightingsArgs),
+    /// Warnings raised for the member organisations: list, show, acknowledge.
+    #[command(subcommand)]
+    Warnings(commands::warnings::WarningsCommand),
     /// Match sensor telemetry (Suricata EVE, Zeek logs) against indicators.
     Watch(commands::watch::WatchArgs),
     /// Remote TAXII 2.1 collections polled into this hub.
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
         Command::Feed(cmd) => commands::feed::run(cmd),
         Command::Watch(args) => commands::watch::run(args),
         Command::Sightings(args) => commands::sightings::run(args),
+        Command::Warnings(cmd) => commands::warnings::run(cmd),
     };
     match result {
         Ok(code) => code,

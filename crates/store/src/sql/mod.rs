@@ -10,6 +10,7 @@ mod ids;
 mod objects;
 mod statement;
 mod status;
+mod warnings;
 
 use crate::error::{Result, StoreError};
 use crate::model::Micros;
@@ -144,7 +145,7 @@ fn normalise_url(url: &str) -> Result<(Backend, String)> {
 }
 
 /// The schema's migrations, embedded in the binary: (version, description, SQLite, PostgreSQL).
-const MIGRATIONS: [(i64, &str, &str, &str); 4] = [
+const MIGRATIONS: [(i64, &str, &str, &str); 5] = [
     (
         1,
         "knowledge base",
@@ -168,6 +169,12 @@ const MIGRATIONS: [(i64, &str, &str, &str); 4] = [
         "directory",
         include_str!("../../migrations/sqlite/0004_directory.sql"),
         include_str!("../../migrations/postgres/0004_directory.sql"),
+    ),
+    (
+        5,
+        "warnings",
+        include_str!("../../migrations/sqlite/0005_warnings.sql"),
+        include_str!("../../migrations/postgres/0005_warnings.sql"),
     ),
 ];
 
@@ -321,5 +328,49 @@ impl crate::Store for SqlStore {
     }
     async fn audit_log(&self, after: i64, limit: usize) -> Result<Vec<crate::AuditEntry>> {
         audit::log(self, after, limit).await
+    }
+    async fn raise_warning(&self, warning: crate::NewWarning) -> Result<crate::Raised> {
+        warnings::raise(self, warning).await
+    }
+    async fn claim_deliveries(
+        &self,
+        now: Micros,
+        lease: Micros,
+        limit: usize,
+    ) -> Result<Vec<crate::Delivery>> {
+        warnings::claim(self, now, lease, limit).await
+    }
+    async fn delivery_sent(&self, id: &str, at: Micros) -> Result<bool> {
+        warnings::sent(self, id, at).await
+    }
+    async fn delivery_failed(
+        &self,
+        id: &str,
+        error: &str,
+        retry_at: Option<Micros>,
+    ) -> Result<bool> {
+        warnings::failed(self, id, error, retry_at).await
+    }
+    async fn acknowledge_warning(&self, id: &str, by: &str, at: Micros) -> Result<crate::Warning> {
+        warnings::acknowledge(self, id, by, at).await
+    }
+    async fn due_escalations(&self, now: Micros, limit: usize) -> Result<Vec<crate::Warning>> {
+        warnings::due_escalations(self, now, limit).await
+    }
+    async fn escalate_warning(
+        &self,
+        id: &str,
+        from_level: i64,
+        deliveries: &[crate::NewDelivery],
+        escalate_at: Option<Micros>,
+        now: Micros,
+    ) -> Result<bool> {
+        warnings::escalate(self, id, from_level, deliveries, escalate_at, now).await
+    }
+    async fn warnings(&self, filter: &crate::WarningFilter) -> Result<Vec<crate::Warning>> {
+        warnings::list(self, filter).await
+    }
+    async fn warning(&self, id: &str) -> Result<Option<(crate::Warning, Vec<crate::Delivery>)>> {
+        warnings::get(self, id).await
     }
 }

@@ -13,5 +13,6 @@ pub mod matching;
 pub mod pattern;
 pub mod sightings;
 pub mod stix;
+pub mod warnings;
 pub mod watch;
 pub mod watch_hub;
