@@ -106,6 +106,16 @@ pub enum Language {
     En,
 }
 
+impl Language {
+    /// The ISO 639-1 code (`vi`, `en`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::Vi => "vi",
+            Language::En => "en",
+        }
+    }
+}
+
 /// A person or desk to warn.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -15,7 +15,7 @@
 //! the national CERT directly.
 
 use crate::config::Config;
-use crate::directory::{DirectoryEntry, FocalPoint, Language};
+use crate::directory::{DirectoryEntry, FocalPoint};
 use crate::error::WarnError;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -148,10 +148,7 @@ fn levels_of(entry: &DirectoryEntry) -> Vec<Vec<&FocalPoint>> {
 pub fn deliveries_for(level: &[&FocalPoint]) -> Vec<NewDelivery> {
     let mut out = Vec::new();
     for f in level {
-        let language = match f.language {
-            Language::Vi => "vi",
-            Language::En => "en",
-        };
+        let language = f.language.code();
         let channels = [
             (Channel::Webhook, f.webhook.as_ref()),
             (Channel::Email, f.email.as_ref()),

@@ -77,6 +77,7 @@ fn the_demo_seeds_organisations_collections_and_the_directory() {
     let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../../demo");
     let out = Command::new(BIN)
         .args(["demo", "--no-serve", "--db", &db, "--data", data])
+        .current_dir(dir.path())
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -92,6 +93,22 @@ fn the_demo_seeds_organisations_collections_and_the_directory() {
         "{text}"
     );
     assert!(text.contains("login: demo / watchpost-demo"), "{text}");
+    // The sample telemetry is replayed: each hit warns the organisation whose network it is,
+    // in its focal point's language, and the truncated line is quarantined.
+    for line in [
+        "high warning to vn-energy: C2 server of Demo Loader → Energy SOC (vi)",
+        "high warning to vn-energy: Scanning range seen against the energy sector → Energy SOC (vi)",
+        "medium warning to laocert: Domain contacted by Demo Loader → LaoCERT operations (en)",
+        "medium warning to camcert: Payload URL → CamCERT operations (en)",
+    ] {
+        assert!(text.contains(line), "{line} in {text}");
+    }
+    assert_eq!(text.matches(" warning to ").count(), 4, "{text}");
+    let quarantined =
+        std::fs::read_to_string(dir.path().join("watchpost-demo-quarantine.jsonl")).unwrap();
+    assert_eq!(quarantined.lines().count(), 1, "{quarantined}");
+    let (ok, out, _) = watchpost(&db, &["warnings", "list", "--org", "laocert"]);
+    assert!(ok && out.lines().count() == 2, "{out}");
     let (ok, out, _) = watchpost(&db, &["org", "route", "14.160.32.9"]);
     assert!(
         ok && out.starts_with("14.160.32.9: vn-energy (prefix)"),
@@ -100,6 +117,7 @@ fn the_demo_seeds_organisations_collections_and_the_directory() {
     // A second start finds the data there and adds nothing.
     let again = Command::new(BIN)
         .args(["demo", "--no-serve", "--db", &db, "--data", data])
+        .current_dir(dir.path())
         .output()
         .unwrap();
     assert!(!String::from_utf8_lossy(&again.stdout).contains("demo: 189 objects"));

@@ -1,6 +1,8 @@
 //! `serve` and `demo`: the hub itself, serving TAXII 2.1 over the knowledge base.
 
 use super::admin::{import_files, runtime, DbArg};
+use super::watch::WatchArgs;
+use super::watch_hub::Hub;
 use anyhow::{Context, Result};
 use clap::Args;
 use std::net::SocketAddr;
@@ -14,6 +16,7 @@ use watchpost_store::{NewCollection, NewOrg, NewUser, Role, SqlStore, Store};
 use watchpost_taxii::client::Poller;
 use watchpost_taxii::server::DISCOVERY;
 use watchpost_taxii::{Config, Server};
+use watchpost_warn::{Courier, Warnings};
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -22,6 +25,105 @@ pub struct ServeArgs {
     pub listen: SocketAddr,
     #[command(flatten)]
     pub db: DbArg,
+    #[command(flatten)]
+    pub warn: WarnArgs,
+    #[command(flatten)]
+    pub sources: SourceArgs,
+}
+
+/// How the hub warns: `serve` delivers what is in the outbox.
+#[derive(Args, Clone, Default)]
+pub struct WarnArgs {
+    /// The warning settings (JSON: secret, ack_base_url, dedup_window_secs,
+    /// escalate_after_secs, delivery, smtp); see `watchpost_warn::Config`.
+    #[arg(long, env = "WATCHPOST_WARN_CONFIG")]
+    pub warn_config: Option<PathBuf>,
+    /// Where the hub's secret is kept when neither the configuration nor WATCHPOST_SECRET
+    /// gives one; created (random, readable by the owner only) on first start.
+    #[arg(long, default_value = "watchpost.secret")]
+    pub secret_file: PathBuf,
+}
+
+/// Telemetry the hub watches while it serves (its indicators, sightings and warnings).
+#[derive(Args, Clone, Default)]
+pub struct SourceArgs {
+    /// Suricata EVE JSON files to watch.
+    #[arg(long)]
+    pub eve: Vec<PathBuf>,
+    /// Zeek logs (files or directories) to watch.
+    #[arg(long)]
+    pub zeek: Vec<PathBuf>,
+    /// The collection sightings are stored in (required with --eve/--zeek).
+    #[arg(long)]
+    pub sightings_collection: Option<String>,
+    /// The organisation that stores the sightings.
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Sightings aggregate an indicator's matches in one organisation over this many seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub window: u32,
+    /// Where malformed telemetry lines are written.
+    #[arg(long, default_value = "watchpost-quarantine.jsonl")]
+    pub quarantine: PathBuf,
+}
+
+impl SourceArgs {
+    fn any(&self) -> bool {
+        !self.eve.is_empty() || !self.zeek.is_empty()
+    }
+
+    fn watch_args(&self, db: &str) -> WatchArgs {
+        WatchArgs {
+            indicators: None,
+            db: db.to_string(),
+            sightings_collection: self.sightings_collection.clone(),
+            org: self.org.clone(),
+            window: self.window,
+            eve: self.eve.clone(),
+            zeek: self.zeek.clone(),
+            json: Vec::new(),
+            mapping: None,
+            sightings_out: PathBuf::from("/dev/null"),
+            warn_config: None,
+            quarantine: self.quarantine.clone(),
+        }
+    }
+}
+
+/// The warning configuration, with a secret: from the file, WATCHPOST_SECRET, or the
+/// secret file (created when missing).
+fn warn_config(args: &WarnArgs) -> Result<watchpost_warn::Config> {
+    let mut config = super::watch_hub::warn_config(args.warn_config.as_deref())?;
+    if config.secret.is_empty() {
+        config.secret = secret_from_file(&args.secret_file)?;
+    }
+    Ok(config)
+}
+
+fn secret_from_file(path: &Path) -> Result<String> {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        let secret = text.trim().to_string();
+        if secret.len() >= 32 {
+            return Ok(secret);
+        }
+        anyhow::bail!(
+            "the secret in {} is shorter than 32 characters; remove the file to have a new one made",
+            path.display()
+        );
+    }
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create the secret file {}", path.display()))?;
+    std::io::Write::write_all(&mut file, secret.as_bytes())?;
+    Ok(secret)
 }
 
 #[derive(Args)]
@@ -53,13 +155,73 @@ fn init_logging() {
         .try_init();
 }
 
-async fn run_server(store: Arc<SqlStore>, listen: SocketAddr) -> Result<()> {
+/// Starts what runs beside the server: the courier of the outbox, and the watch of the
+/// configured telemetry (on a thread of its own: matching is not async work).
+fn start_warning(
+    store: &Arc<SqlStore>,
+    config: &watchpost_warn::Config,
+    sources: &SourceArgs,
+    db: &str,
+) -> Result<()> {
+    let courier = Courier::new(store.clone() as Arc<dyn Store>, config.clone())?;
+    tokio::spawn(async move { courier.run(shutdown()).await });
+    if !sources.any() {
+        return Ok(());
+    }
+    let args = sources.watch_args(db);
+    let store = store.clone();
+    let config = config.clone();
+    let handle = tokio::runtime::Handle::current();
+    std::thread::Builder::new()
+        .name("watch".into())
+        .spawn(move || {
+            let result = watch_sources(&args, store, config, &handle);
+            if let Err(e) = result {
+                tracing::error!(message = "The watch of the telemetry stopped.", error = %format!("{e:#}"));
+            }
+        })?;
+    Ok(())
+}
+
+fn watch_sources(
+    args: &WatchArgs,
+    store: Arc<SqlStore>,
+    config: watchpost_warn::Config,
+    handle: &tokio::runtime::Handle,
+) -> Result<()> {
+    let (collection, org) = match (&args.sightings_collection, &args.org) {
+        (Some(c), Some(o)) => (c.clone(), o.clone()),
+        _ => anyhow::bail!("watching telemetry needs --sightings-collection ID and --org NAME"),
+    };
+    let directory = handle.block_on(super::directory::load(&store))?;
+    let hub = Hub {
+        warnings: Warnings::new(store.clone() as Arc<dyn Store>, directory, config),
+        store,
+        collection,
+        org,
+    };
+    let report = super::watch_hub::watch(args, &hub, handle)?;
+    tracing::info!(
+        message = "The telemetry was watched to its end.",
+        sightings = report.sightings,
+        warnings = report.warnings_raised,
+        unrouted = report.unrouted,
+    );
+    Ok(())
+}
+
+async fn run_server(
+    store: Arc<SqlStore>,
+    listen: SocketAddr,
+    warn: &watchpost_warn::Config,
+) -> Result<()> {
     let poller = Poller::new(
         store.clone(),
         Validator::new().with_pattern_syntax(SyntaxChecker),
     );
     tokio::spawn(Arc::new(poller).run());
     let validator = Validator::new().with_pattern_syntax(SyntaxChecker);
+    let store_for_ack = store.clone() as Arc<dyn Store>;
     let server = Server::new(store, validator, Config::default());
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -67,7 +229,11 @@ async fn run_server(store: Arc<SqlStore>, listen: SocketAddr) -> Result<()> {
     let addr = listener.local_addr()?;
     // Tests and scripts read this line to learn the port (with --listen 127.0.0.1:0).
     println!("TAXII 2.1 discovery: http://{addr}{DISCOVERY}");
-    axum::serve(listener, server.router())
+    let routes = server.router().merge(watchpost_warn::ack::router(
+        store_for_ack,
+        warn.secret.as_bytes(),
+    ));
+    axum::serve(listener, routes)
         .with_graceful_shutdown(shutdown())
         .await?;
     Ok(())
@@ -90,9 +256,11 @@ async fn shutdown() {
 
 pub fn serve(args: ServeArgs) -> Result<ExitCode> {
     init_logging();
+    let config = warn_config(&args.warn)?;
     runtime()?.block_on(async {
         let store = args.db.open().await?;
-        run_server(store, args.listen).await?;
+        start_warning(&store, &config, &args.sources, &args.db.db)?;
+        run_server(store, args.listen, &config).await?;
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -106,17 +274,84 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode> {
     init_logging();
     runtime()?.block_on(async {
         let store = DbArg { db: args.db.clone() }.open().await?;
+        let config = warn_config(&WarnArgs {
+            warn_config: None,
+            secret_file: PathBuf::from("watchpost-demo.secret"),
+        })?;
         if store.orgs().await?.is_empty() {
             seed(&store, &args.data).await?;
+            replay(&store, &args.data, &config).await?;
+            println!("  list them: watchpost warnings list --db {}", args.db);
         }
         println!("Watchpost demo hub on {} ({})", args.listen, args.db);
         println!("  login: {DEMO_USER} / {DEMO_PASSWORD} (VNCERT, admin); also lao-analyst and cam-reader, same password");
         println!("  try: curl -u {DEMO_USER}:{DEMO_PASSWORD} http://{}/taxii2/api/collections/", args.listen);
         if !args.no_serve {
-            run_server(store, args.listen).await?;
+            start_warning(&store, &config, &SourceArgs::default(), &args.db)?;
+            run_server(store, args.listen, &config).await?;
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// The demo's sightings collection.
+const DEMO_SIGHTINGS: &str = "7d0c8a52-93a4-4c1e-b1f3-2a9e5d6c4b21";
+
+/// Replays the demo telemetry through the hub's watch: each hit routed to the organisation
+/// whose network it is, stored as a sighting and raised as a warning in its outbox.
+async fn replay(store: &Arc<SqlStore>, data: &Path, config: &watchpost_warn::Config) -> Result<()> {
+    let eve = data.join("telemetry/eve.json");
+    let sources = SourceArgs {
+        eve: vec![eve.clone()],
+        sightings_collection: Some(DEMO_SIGHTINGS.into()),
+        org: Some("vncert".into()),
+        window: 3600,
+        quarantine: PathBuf::from("watchpost-demo-quarantine.jsonl"),
+        ..SourceArgs::default()
+    };
+    let args = sources.watch_args("");
+    let (store2, config2) = (store.clone(), config.clone());
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let directory = handle.block_on(super::directory::load(&store2))?;
+        let hub = Hub {
+            warnings: Warnings::new(store2.clone() as Arc<dyn Store>, directory, config2),
+            store: store2,
+            collection: DEMO_SIGHTINGS.into(),
+            org: "vncert".into(),
+        };
+        super::watch_hub::watch(&args, &hub, &handle)
+    })
+    .await
+    .context("the demo replay stopped")?
+    .with_context(|| format!("cannot replay {}", eve.display()))?;
+    println!(
+        "demo: replayed {} (malformed lines in watchpost-demo-quarantine.jsonl)",
+        eve.display()
+    );
+    let warnings = store
+        .warnings(&watchpost_store::WarningFilter::default())
+        .await?;
+    let directory = super::directory::load(store).await?;
+    for w in &warnings {
+        let detail: serde_json::Value = serde_json::from_str(&w.detail).unwrap_or_default();
+        let first = watchpost_warn::warning::escalation_chain(&directory, &w.org)
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let to: Vec<String> = first
+            .iter()
+            .map(|f| format!("{} ({})", f.name, f.language.code()))
+            .collect();
+        println!(
+            "demo: {} warning to {}: {} → {}",
+            w.severity,
+            w.org,
+            detail["indicator_name"].as_str().unwrap_or(&w.indicator_id),
+            to.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// Three national CERTs of the Mekong region, a sharing group of two, and two collections:
@@ -170,6 +405,19 @@ async fn seed(store: &SqlStore, data: &Path) -> Result<()> {
             writers: vec!["vncert".into(), "laocert".into()],
             default_tlp: Tlp::Green,
             sharing_group: Some("mekong".into()),
+        })
+        .await?;
+    store
+        .add_collection(NewCollection {
+            id: Some(DEMO_SIGHTINGS.into()),
+            title: "Sightings".into(),
+            description: Some(
+                "Where the hub's indicators were seen, by organisation; each sighting carries its indicator's marking".into(),
+            ),
+            readers: None,
+            writers: vec!["vncert".into()],
+            default_tlp: Tlp::Green,
+            sharing_group: None,
         })
         .await?;
     for (collection, file) in [

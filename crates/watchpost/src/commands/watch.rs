@@ -52,6 +52,10 @@ pub struct WatchArgs {
     /// Where to write one JSON line per match; `-` is standard output.
     #[arg(long, default_value = "-")]
     pub sightings_out: PathBuf,
+    /// The hub's warning settings (JSON: secret, ack_base_url, dedup_window_secs,
+    /// escalate_after_secs, delivery, smtp); WATCHPOST_SECRET overrides the secret.
+    #[arg(long, env = "WATCHPOST_WARN_CONFIG")]
+    pub warn_config: Option<PathBuf>,
     /// Where to write malformed lines (JSON lines with the source, line number and reason).
     #[arg(long, default_value = "watchpost-quarantine.jsonl")]
     pub quarantine: PathBuf,
@@ -131,7 +135,7 @@ fn sources(args: &WatchArgs) -> Result<Vec<Source>> {
 
 /// What is kept of an observation to report a match on it.
 pub struct Seen {
-    source: usize,
+    source: std::sync::Arc<str>,
     line: u64,
     /// When it happened, microseconds since the epoch.
     pub time: i64,
@@ -140,6 +144,16 @@ pub struct Seen {
 }
 
 impl Seen {
+    /// The source it was read from (a file name).
+    pub fn source_name(&self) -> &str {
+        &self.source
+    }
+
+    /// Its line in the source.
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
     /// `{"time", "kind", "objects"}`, built only for observations that matched.
     fn observation(&self) -> Value {
         let objects: Map<String, Value> = self
@@ -189,11 +203,11 @@ pub fn scan(
         ))
     };
     let sources = sources(args)?;
-    let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
     let (mut seq, mut matches, mut total) = (0u64, 0u64, Counts::default());
     let mut seen: BTreeMap<u64, Seen> = BTreeMap::new();
     let mut hits = Vec::new();
-    for (index, source) in sources.into_iter().enumerate() {
+    for source in sources {
+        let name: std::sync::Arc<str> = source.name.as_str().into();
         let quarantine = quarantine.try_clone()?;
         let mut stream =
             Stream::new(source.reader, source.decoder, &source.name).quarantine(quarantine);
@@ -209,7 +223,7 @@ pub fn scan(
             for (number, line, event) in batch.verified {
                 let time = event.time.unwrap_or(now);
                 let seen_now = Seen {
-                    source: index,
+                    source: name.clone(),
                     line,
                     time,
                     event,
@@ -218,7 +232,7 @@ pub fn scan(
             }
             for hit in &hits {
                 matches += 1;
-                writeln!(out, "{}", sighting(hit, indicators, &seen, &names))?;
+                writeln!(out, "{}", sighting(hit, indicators, &seen))?;
                 if let Some(last) = hit.observations.iter().max().and_then(|s| seen.get(s)) {
                     on_match(hit.pattern as usize, last)?;
                 }
@@ -248,7 +262,6 @@ fn sighting(
     hit: &Hit,
     indicators: &[(String, String, watchpost_pattern::Version)],
     seen: &BTreeMap<u64, Seen>,
-    names: &[String],
 ) -> Value {
     let (id, pattern, _) = &indicators[hit.pattern as usize];
     let last = hit.observations.iter().max().and_then(|s| seen.get(s));
@@ -256,12 +269,12 @@ fn sighting(
         .observations
         .iter()
         .filter_map(|s| seen.get(s))
-        .map(|s| json!({"source": names[s.source], "line": s.line}))
+        .map(|s| json!({"source": s.source_name(), "line": s.line}))
         .collect();
     json!({
         "indicator": id,
         "pattern": pattern,
-        "source": last.map(|s| names[s.source].as_str()),
+        "source": last.map(Seen::source_name),
         "line": last.map(|s| s.line),
         "observation": last.map(Seen::observation),
         "observations": lines,
