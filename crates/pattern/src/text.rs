@@ -20,7 +20,8 @@ pub struct TextMatcher {
     /// tens of microseconds, and the matcher verifies candidates of a million indicators
     /// that it mostly meets once.
     like: Option<Vec<char>>,
-    bytes: Option<regex::bytes::Regex>,
+    /// The expression over bytes, for binary values (rare): built on first use.
+    bytes: std::sync::OnceLock<Option<regex::bytes::Regex>>,
     /// Whether every character of the expression is below U+0100, the matcher's condition for
     /// testing binary values at all.
     latin1: bool,
@@ -67,7 +68,11 @@ impl TextMatcher {
                 .map_err(|_| "a binary value compared with LIKE is not UTF-8 text".to_string())?;
             return Ok(self.is_match_str(text));
         }
-        Ok(self.bytes.as_ref().is_some_and(|re| re.is_match(value)))
+        let re = self
+            .bytes
+            .get_or_init(|| bytes_regex(&self.source))
+            .as_ref();
+        Ok(re.is_some_and(|re| re.is_match(value)))
     }
 }
 
@@ -133,7 +138,7 @@ pub fn compile_like(like: &str) -> Result<TextMatcher, String> {
         text: std::sync::OnceLock::new(),
         source: re,
         like: glob,
-        bytes: None,
+        bytes: std::sync::OnceLock::new(),
         latin1,
         anchored_like: true,
     };
@@ -152,12 +157,11 @@ pub fn compile_matches(pattern: &str) -> Result<TextMatcher, String> {
         .build()
         .map_err(|e| unsupported(&pattern, e))?;
     let latin1 = pattern.chars().all(|c| (c as u32) < 256);
-    let bytes = latin1.then(|| bytes_regex(&translated)).flatten();
     Ok(TextMatcher {
         text: std::sync::OnceLock::from(Some(text)),
         source: translated,
         like: None,
-        bytes,
+        bytes: std::sync::OnceLock::new(),
         latin1,
         anchored_like: false,
     })
