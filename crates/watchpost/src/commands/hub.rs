@@ -53,6 +53,9 @@ pub struct SourceArgs {
     /// Zeek logs (files or directories) to watch.
     #[arg(long)]
     pub zeek: Vec<PathBuf>,
+    /// Keep reading the files as they grow, through rotation (like `tail -F`).
+    #[arg(long)]
+    pub follow: bool,
     /// The collection sightings are stored in (required with --eve/--zeek).
     #[arg(long)]
     pub sightings_collection: Option<String>,
@@ -86,6 +89,7 @@ impl SourceArgs {
             sightings_out: PathBuf::from("/dev/null"),
             warn_config: None,
             quarantine: self.quarantine.clone(),
+            follow: self.follow,
         }
     }
 }

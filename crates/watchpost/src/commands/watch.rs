@@ -2,7 +2,7 @@
 //! (`--indicators FILE`), for a sensor box or a script.
 
 use super::indicators::IndicatorPattern;
-use super::matching::{Batcher, Plan};
+use super::matching::{Batcher, Matched, Plan};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde_json::{json, Map, Value};
@@ -59,16 +59,26 @@ pub struct WatchArgs {
     /// Where to write malformed lines (JSON lines with the source, line number and reason).
     #[arg(long, default_value = "watchpost-quarantine.jsonl")]
     pub quarantine: PathBuf,
+    /// Keep reading the files as they grow, through rotation and truncation, like `tail -F`,
+    /// until SIGINT or SIGTERM; files that do not exist yet are waited for. A Zeek directory
+    /// is followed through the files it holds at the start: files added to it later are not
+    /// read. Line numbers restart with each new file of a path.
+    #[arg(long)]
+    pub follow: bool,
 }
 
 /// How many recent observations are remembered for reporting multi-observation matches.
 const REMEMBERED: u64 = 100_000;
 
+/// Makes a fresh decoder for each file a source reads (a rotated Zeek log starts with its own
+/// header).
+pub(super) type MakeDecoder = Box<dyn Fn() -> Box<dyn Decoder>>;
+
 /// One telemetry source to read.
-struct Source {
-    name: String,
-    reader: Box<dyn BufRead>,
-    decoder: Box<dyn Decoder>,
+pub(super) struct Source {
+    pub(super) name: String,
+    pub(super) path: PathBuf,
+    pub(super) decoder: MakeDecoder,
 }
 
 fn open(path: &Path) -> Result<Box<dyn BufRead>> {
@@ -79,37 +89,44 @@ fn open(path: &Path) -> Result<Box<dyn BufRead>> {
     Ok(Box::new(BufReader::with_capacity(1 << 20, file)))
 }
 
+/// The files of a `--zeek` path: the file, or a directory's `*.log` and `*.json` files.
+fn zeek_files(path: &Path) -> Result<Vec<PathBuf>> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    for entry in
+        std::fs::read_dir(path).with_context(|| format!("cannot list {}", path.display()))?
+    {
+        let p = entry?.path();
+        if p.extension().is_some_and(|e| e == "log" || e == "json") {
+            files.push(p);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn source(path: &Path, decoder: MakeDecoder) -> Source {
+    Source {
+        name: path.display().to_string(),
+        path: path.to_path_buf(),
+        decoder,
+    }
+}
+
 fn sources(args: &WatchArgs) -> Result<Vec<Source>> {
     let mut out = Vec::new();
     for path in &args.eve {
-        out.push(Source {
-            name: path.display().to_string(),
-            reader: open(path)?,
-            decoder: Box::new(Eve),
-        });
+        out.push(source(path, Box::new(|| Box::new(Eve))));
     }
     for path in &args.zeek {
-        let mut files = Vec::new();
-        if path.is_dir() {
-            for entry in std::fs::read_dir(path)
-                .with_context(|| format!("cannot list {}", path.display()))?
-            {
-                let p = entry?.path();
-                if p.extension().is_some_and(|e| e == "log" || e == "json") {
-                    files.push(p);
-                }
-            }
-            files.sort();
-        } else {
-            files.push(path.clone());
-        }
-        for f in files {
+        for f in zeek_files(path)? {
             let name = f.display().to_string();
-            out.push(Source {
-                decoder: Box::new(Zeek::for_file(&name)),
-                reader: open(&f)?,
-                name,
-            });
+            out.push(source(
+                &f,
+                Box::new(move || Box::new(Zeek::for_file(&name))),
+            ));
         }
     }
     if let Some(mapping) = &args.mapping {
@@ -120,11 +137,8 @@ fn sources(args: &WatchArgs) -> Result<Vec<Source>> {
         let decoder =
             Mapped::new(parsed).map_err(|e| anyhow::anyhow!("{}: {e}", mapping.display()))?;
         for path in &args.json {
-            out.push(Source {
-                name: path.display().to_string(),
-                reader: open(path)?,
-                decoder: Box::new(decoder.clone()),
-            });
+            let decoder = decoder.clone();
+            out.push(source(path, Box::new(move || Box::new(decoder.clone()))));
         }
     }
     if out.is_empty() {
@@ -191,10 +205,9 @@ pub fn scan(
             indicators[r.index].0, r.error
         );
     }
-    let mut batcher = Batcher::new(&set);
     let quarantine = File::create(&args.quarantine)
         .with_context(|| format!("cannot create {}", args.quarantine.display()))?;
-    let mut out: Box<dyn Write> = if args.sightings_out == Path::new("-") {
+    let out: Box<dyn Write> = if args.sightings_out == Path::new("-") {
         Box::new(BufWriter::new(io::stdout().lock()))
     } else {
         Box::new(BufWriter::new(
@@ -203,47 +216,21 @@ pub fn scan(
         ))
     };
     let sources = sources(args)?;
-    let (mut seq, mut matches, mut total) = (0u64, 0u64, Counts::default());
-    let mut seen: BTreeMap<u64, Seen> = BTreeMap::new();
-    let mut hits = Vec::new();
-    for source in sources {
-        let name: std::sync::Arc<str> = source.name.as_str().into();
-        let quarantine = quarantine.try_clone()?;
-        let mut stream =
-            Stream::new(source.reader, source.decoder, &source.name).quarantine(quarantine);
-        let plan = Plan::new(&set, stream.decoder());
-        loop {
-            let now = Timestamp::now().unix_micros();
-            let Some(batch) = batcher
-                .next(&mut stream, plan.as_ref(), seq, now, &mut hits)
-                .with_context(|| format!("cannot read {}", source.name))?
-            else {
-                break;
-            };
-            for (number, line, event) in batch.verified {
-                let time = event.time.unwrap_or(now);
-                let seen_now = Seen {
-                    source: name.clone(),
-                    line,
-                    time,
-                    event,
-                };
-                seen.insert(number, seen_now);
-            }
-            for hit in &hits {
-                matches += 1;
-                writeln!(out, "{}", sighting(hit, indicators, &seen))?;
-                if let Some(last) = hit.observations.iter().max().and_then(|s| seen.get(s)) {
-                    on_match(hit.pattern as usize, last)?;
-                }
-            }
-            seq += batch.len as u64;
-            let keep_from = seq.saturating_sub(REMEMBERED);
-            seen = seen.split_off(&keep_from);
-        }
-        total += stream.counts();
-    }
-    out.flush()?;
+    let mut report = Report {
+        indicators,
+        names: sources.iter().map(|s| s.name.as_str().into()).collect(),
+        out,
+        seen: BTreeMap::new(),
+        seq: 0,
+        matches: 0,
+        on_match: &mut on_match,
+    };
+    let total = if args.follow {
+        super::watch_follow::run(&set, sources, &quarantine, &mut report)?
+    } else {
+        one_after_another(&set, sources, &quarantine, &mut report)?
+    };
+    report.out.flush()?;
     eprintln!(
         "watchpost: {} lines, {} events, {} skipped, {} malformed (quarantined in {}), {} matches",
         total.lines,
@@ -251,9 +238,87 @@ pub fn scan(
         total.skipped,
         total.malformed,
         args.quarantine.display(),
-        matches
+        report.matches
     );
     Ok(total)
+}
+
+/// Reads the sources to their end, one after the other.
+fn one_after_another(
+    set: &PatternSet,
+    sources: Vec<Source>,
+    quarantine: &File,
+    report: &mut Report<'_>,
+) -> Result<Counts> {
+    // Every file is opened before any is read, so a missing one fails the run at once.
+    let readers = sources
+        .iter()
+        .map(|s| open(&s.path))
+        .collect::<Result<Vec<_>>>()?;
+    let mut batcher = Batcher::new(set);
+    let (mut total, mut hits) = (Counts::default(), Vec::new());
+    for (index, (source, reader)) in sources.iter().zip(readers).enumerate() {
+        let mut stream = Stream::new(reader, (source.decoder)(), &source.name)
+            .quarantine(quarantine.try_clone()?);
+        let plan = Plan::new(set, stream.decoder());
+        loop {
+            let now = Timestamp::now().unix_micros();
+            let Some(batch) = batcher
+                .next(&mut stream, plan.as_ref(), report.seq, now, &mut hits)
+                .with_context(|| format!("cannot read {}", source.name))?
+            else {
+                break;
+            };
+            report.batch(index, batch, &hits, now)?;
+        }
+        total += stream.counts();
+    }
+    Ok(total)
+}
+
+/// Where matches go: `--sightings-out` and the caller's `on_match`, with the observations
+/// recently seen (to name the lines of every observation of a match).
+pub(super) struct Report<'a> {
+    indicators: &'a [IndicatorPattern],
+    names: Vec<std::sync::Arc<str>>,
+    pub(super) out: Box<dyn Write + 'a>,
+    seen: BTreeMap<u64, Seen>,
+    /// The number of the next event, over every source.
+    pub(super) seq: u64,
+    matches: u64,
+    on_match: &'a mut dyn FnMut(usize, &Seen) -> Result<()>,
+}
+
+impl Report<'_> {
+    /// Records a batch of source `index` and writes its `hits`.
+    pub(super) fn batch(
+        &mut self,
+        index: usize,
+        batch: Matched,
+        hits: &[Hit],
+        now: i64,
+    ) -> Result<()> {
+        for (number, line, event) in batch.verified {
+            let seen_now = Seen {
+                source: self.names[index].clone(),
+                line,
+                time: event.time.unwrap_or(now),
+                event,
+            };
+            self.seen.insert(number, seen_now);
+        }
+        for hit in hits {
+            self.matches += 1;
+            writeln!(self.out, "{}", sighting(hit, self.indicators, &self.seen))?;
+            if let Some(last) = hit.observations.iter().max().and_then(|s| self.seen.get(s)) {
+                (self.on_match)(hit.pattern as usize, last)?;
+            }
+        }
+        self.seq += batch.len as u64;
+        let keep_from = self.seq.saturating_sub(REMEMBERED);
+        self.seen = self.seen.split_off(&keep_from);
+        Ok(())
+    }
 }
 
 /// A match as one JSON line: the indicator, the observation that completed it (with its
