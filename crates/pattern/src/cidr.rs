@@ -36,6 +36,11 @@ fn mask6(a: u128, prefix: u8) -> u128 {
 
 /// Parses `addr` or `addr/prefix`; a network (`need_prefix`) must have the prefix.
 pub fn parse(text: &str, need_prefix: bool) -> Result<Net, String> {
+    if !need_prefix {
+        if let Some(a) = watchpost_stix::address::dotted_quad(text) {
+            return Ok(Net::V4(a, 32));
+        }
+    }
     let invalid = || {
         format!(
             "`{text}` is not a valid {}",
@@ -78,8 +83,8 @@ pub fn parse(text: &str, need_prefix: bool) -> Result<Net, String> {
 /// (0x); the last part fills the remaining bytes.
 pub fn inet_aton(text: &str) -> Option<u32> {
     // The common dotted quad first, without the general parser.
-    if let Ok(a) = text.parse::<std::net::Ipv4Addr>() {
-        return Some(u32::from(a));
+    if let Some(a) = watchpost_stix::address::dotted_quad(text) {
+        return Some(a);
     }
     let mut values = [0u32; 4];
     let mut n = 0;

@@ -38,6 +38,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod address;
 pub mod id;
 pub mod jcs;
 pub mod marking;

@@ -40,8 +40,14 @@ fn window(piece: &[u8]) -> &[u8] {
 /// MurmurHash3's 64-bit finaliser over the window, its length and the probe: every output bit
 /// depends on every input bit, which the filter needs of both the block and the bits it picks.
 fn gram_hash(probe: ProbeId, gram: &[u8]) -> u64 {
-    let mut word = [0u8; WINDOW];
-    word[..gram.len()].copy_from_slice(gram);
+    let word = match <[u8; WINDOW]>::try_from(gram) {
+        Ok(full) => full,
+        Err(_) => {
+            let mut word = [0u8; WINDOW];
+            word[..gram.len()].copy_from_slice(gram);
+            word
+        }
+    };
     let seed = (u64::from(probe) << 8 | gram.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let mut h = u64::from_le_bytes(word) ^ seed;
     h ^= h >> 33;

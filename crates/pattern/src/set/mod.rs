@@ -139,11 +139,15 @@ pub struct PatternSet {
     cidr: FxHashMap<(ProbeId, u8, u128), Targets>,
     /// The same guard for the network index.
     cidr_filter: bloom::Bloom,
-    cidr_lengths: FxHashMap<ProbeId, Vec<(bool, u8)>>,
+    /// The prefix lengths of the network index, by probe (a list: it is read for every value).
+    cidr_lengths: Vec<Vec<(bool, u8)>>,
     /// One Aho-Corasick automaton over every literal piece of `LIKE`/`MATCHES` operands.
     substrings: Option<AhoCorasick>,
     substring_targets: Vec<(ProbeId, Target)>,
     substring_probes: Vec<bool>,
+    /// Whether any equality key reads each probe: a value at a probe without one (a URL
+    /// that only `LIKE` patterns read) costs no look-up.
+    eq_probes: Vec<bool>,
     /// Rules out, before the automaton runs, values that contain no piece.
     grams: grams::Grams,
     unindexed: Vec<Target>,
@@ -352,9 +356,15 @@ impl PatternSet {
         lookups: &mut Vec<(u32, Lookup)>,
         direct: &mut Vec<Target>,
     ) {
-        lookups.push((slot, Lookup::Eq(eq_hash(probe, KeyRef::of_probe(v)))));
+        if self.eq_probes.get(probe as usize) == Some(&true) {
+            lookups.push((slot, Lookup::Eq(eq_hash(probe, KeyRef::of_probe(v)))));
+        }
         let ProbeValue::Str(s) = v else { return };
-        if let Some(lengths) = self.cidr_lengths.get(&probe) {
+        if let Some(lengths) = self
+            .cidr_lengths
+            .get(probe as usize)
+            .filter(|l| !l.is_empty())
+        {
             if let Ok(net) = crate::cidr::parse(s, false) {
                 for &(v6, len) in lengths {
                     let masked = match net {
@@ -451,6 +461,7 @@ struct Builder {
     pieces: Vec<String>,
     substring_targets: Vec<(ProbeId, Target)>,
     grams: grams::GramsBuilder,
+    eq_key_probes: rustc_hash::FxHashSet<ProbeId>,
     unindexed: Vec<Target>,
     stats: Stats,
 }
@@ -509,6 +520,7 @@ impl Builder {
         match key {
             Key::Eq(_, v) => {
                 add_target(&mut self.eq, eq_hash(probe, KeyRef::of_key(&v)), target);
+                self.eq_key_probes.insert(probe);
                 self.stats.eq_keys += 1;
             }
             Key::Cidr(_, net) => {
@@ -547,6 +559,10 @@ impl Builder {
                     .ok()
             })
             .flatten();
+        let mut eq_probes = vec![false; self.probes.len()];
+        for p in &self.eq_key_probes {
+            eq_probes[*p as usize] = true;
+        }
         let mut substring_probes = vec![false; self.probes.len()];
         for (p, _) in &self.substring_targets {
             substring_probes[*p as usize] = true;
@@ -562,6 +578,9 @@ impl Builder {
         let cidr_filter = bloom::Bloom::with_keys(self.cidr.keys().map(cidr_hash), self.cidr.len());
         self.stats.probes = self.probes.len();
         let grams = std::mem::take(&mut self.grams).finish();
+        let cidr_lengths = (0..self.probes.len() as ProbeId)
+            .map(|p| self.cidr_lengths.remove(&p).unwrap_or_default())
+            .collect();
         self.stats.heap_bytes =
             estimate_heap(&self, substrings.as_ref()) + eq_filter.heap_bytes() + grams.heap_bytes();
         PatternSet {
@@ -574,10 +593,11 @@ impl Builder {
             eq_filter,
             cidr: self.cidr,
             cidr_filter,
-            cidr_lengths: self.cidr_lengths,
+            cidr_lengths,
             substrings,
             substring_targets: self.substring_targets,
             substring_probes,
+            eq_probes,
             grams,
             unindexed: self.unindexed,
             stats: self.stats,

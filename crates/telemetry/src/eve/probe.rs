@@ -11,7 +11,7 @@
 
 use super::NOT_TRAFFIC;
 use crate::stream::{Atom, Probed};
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -83,44 +83,38 @@ const EMAIL_CC: usize = 30;
 const EMAIL_SUBJECT: usize = 31;
 
 /// A field present in the line, and its text when it is a string (as `Value::as_str` sees
-/// it; other types are skipped over, not rejected).
+/// it; other types are skipped over, not rejected). Text is borrowed from the line: a string
+/// with escapes fails the fast path, and its (rare) line goes to the full decoder. Small on
+/// purpose: the line's struct is built and moved for every line.
 #[derive(Default, Debug)]
 struct Str<'a> {
     present: bool,
-    text: Option<Cow<'a, str>>,
+    text: Option<&'a str>,
 }
 
-impl Str<'_> {
+impl<'a> Str<'a> {
     /// The text, when it is not empty (the full decoder's `text`).
-    fn text(&self) -> Option<&str> {
-        self.text.as_deref().filter(|s| !s.is_empty())
+    fn text(&self) -> Option<&'a str> {
+        self.text.filter(|s| !s.is_empty())
     }
 
     /// The text, empty or not (`Value::as_str`).
-    fn raw(&self) -> Option<&str> {
-        self.text.as_deref()
+    fn raw(&self) -> Option<&'a str> {
+        self.text
     }
 }
 
 struct StrVisitor;
 
 impl<'de> Visitor<'de> for StrVisitor {
-    type Value = Option<Cow<'de, str>>;
+    type Value = Option<&'de str>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
+        f.write_str("any JSON value, strings without escapes")
     }
 
     fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Some(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(Cow::Owned(v.to_string())))
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Some(Cow::Owned(v)))
+        Ok(Some(v))
     }
 
     fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
@@ -219,13 +213,13 @@ impl<'de> Deserialize<'de> for Num {
 
 /// A field that holds one string or a list of them (the full decoder's `list`).
 #[derive(Default, Debug)]
-struct List<'a>(Vec<Cow<'a, str>>);
+struct List<'a>(Vec<&'a str>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for List<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct ListVisitor;
         impl<'de> Visitor<'de> for ListVisitor {
-            type Value = Vec<Cow<'de, str>>;
+            type Value = Vec<&'de str>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a string or a list")
             }
@@ -237,10 +231,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for List<'a> {
                 Ok(out)
             }
             fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(vec![Cow::Borrowed(v)])
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(vec![Cow::Owned(v.to_string())])
+                Ok(vec![v])
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
@@ -283,18 +274,19 @@ struct EveLine<'a> {
     proto: Str<'a>,
     #[serde(borrow)]
     app_proto: Str<'a>,
+    // Boxed: a line has one or two of these, and the struct is moved whole.
     #[serde(borrow)]
-    dns: Option<Dns<'a>>,
+    dns: Option<Box<Dns<'a>>>,
     #[serde(borrow)]
-    http: Option<Http<'a>>,
+    http: Option<Box<Http<'a>>>,
     #[serde(borrow)]
-    tls: Option<Tls<'a>>,
+    tls: Option<Box<Tls<'a>>>,
     #[serde(borrow)]
-    fileinfo: Option<FileInfo<'a>>,
+    fileinfo: Option<Box<FileInfo<'a>>>,
     #[serde(borrow)]
-    smtp: Option<Smtp<'a>>,
+    smtp: Option<Box<Smtp<'a>>>,
     #[serde(borrow)]
-    email: Option<Mail<'a>>,
+    email: Option<Box<Mail<'a>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -315,7 +307,7 @@ struct Dns<'a> {
     #[serde(borrow)]
     authorities: Option<Vec<Record<'a>>>,
     #[serde(borrow)]
-    grouped: Option<BTreeMap<Cow<'a, str>, Vec<Str<'a>>>>,
+    grouped: Option<BTreeMap<&'a str, Vec<Str<'a>>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -425,10 +417,14 @@ impl Out<'_, '_> {
 
     /// An address as `EventBuilder::ip` keeps it; whether it is one.
     fn ip(&mut self, address: &str, also: Option<usize>) -> bool {
-        let path = match address.parse::<std::net::IpAddr>() {
-            Ok(std::net::IpAddr::V4(_)) => IPV4,
-            Ok(std::net::IpAddr::V6(_)) => IPV6,
-            Err(_) => return false,
+        let path = if watchpost_stix::address::dotted_quad(address).is_some() {
+            IPV4
+        } else {
+            match address.parse::<std::net::IpAddr>() {
+                Ok(std::net::IpAddr::V4(_)) => IPV4,
+                Ok(std::net::IpAddr::V6(_)) => IPV6,
+                Err(_) => return false,
+            }
         };
         self.text(path, address);
         if let Some(p) = also {
@@ -513,7 +509,7 @@ pub(super) fn probe(line: &str, wanted: &[bool], found: &mut dyn FnMut(usize, At
         fileinfo(&mut out, f);
     }
     if e.smtp.is_some() || e.email.is_some() {
-        email(&mut out, e.smtp.as_ref(), e.email.as_ref());
+        email(&mut out, e.smtp.as_deref(), e.email.as_deref());
     }
     Probed::Event
 }
@@ -569,7 +565,7 @@ fn dns(out: &mut Out, dns: &Dns) {
     for (rrtype, list) in dns.grouped.iter().flatten() {
         pairs.extend(
             list.iter()
-                .filter_map(|r| Some((rrtype.as_ref(), r.raw()?))),
+                .filter_map(|r| Some((*rrtype, r.raw()?))),
         );
     }
     // The query's `resolves_to_refs` exist only when the query name is a domain name.

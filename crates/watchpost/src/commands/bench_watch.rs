@@ -206,12 +206,15 @@ fn ours(
         }
         seq += batch.len as u64;
     }
+    let flushing = Instant::now();
     let sightings = aggregator.flush(now, |_| Vec::new()).len();
     eprintln!(
-        "watch path: {} lines decoded in full (of {}), {} candidate parts verified",
+        "watch path: {} lines decoded in full (of {}), {} candidate parts verified, {} sightings made in {:.2} s",
         decoded,
         stream.counts().lines,
-        batcher.matcher.verified
+        batcher.matcher.verified,
+        sightings,
+        flushing.elapsed().as_secs_f64()
     );
     Ok((stream.counts().lines, matches, sightings))
 }
