@@ -101,6 +101,11 @@ pub trait Store: Send + Sync {
     /// users only through the reads above.
     async fn current_objects_of_type(&self, object_type: &str) -> Result<Vec<(String, String)>>;
 
+    /// A value that changes whenever an object of `object_type` is added, replaced or deleted
+    /// (the number of its stored versions and the newest one's position): how a watch
+    /// notices that it should read the indicators again, without reading them.
+    async fn objects_changed(&self, object_type: &str) -> Result<(i64, i64)>;
+
     /// Audit entries after position `after`, oldest first.
     async fn audit_log(&self, after: i64, limit: usize) -> Result<Vec<AuditEntry>>;
 

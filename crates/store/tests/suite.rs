@@ -376,13 +376,15 @@ async fn date_added_strictly_increases_and_pages_never_skip_or_repeat(db: Db) {
     for w in writers {
         w.await.unwrap();
     }
-    let final_page = store.read(&callers[1], &id, &query).await.unwrap();
-    seen.extend(
-        final_page
-            .objects
-            .iter()
-            .map(|o| (o.date_added, o.id.clone())),
-    );
+    // Writers may have finished after the last page was read: page to the end once more.
+    loop {
+        let page = store.read(&callers[1], &id, &query).await.unwrap();
+        seen.extend(page.objects.iter().map(|o| (o.date_added, o.id.clone())));
+        query.after = page.next.or(seen.last().map(|s| s.0));
+        if page.next.is_none() {
+            break;
+        }
+    }
     assert_eq!(seen.len(), 4000, "every object exactly once");
     assert!(
         seen.windows(2).all(|w| w[0].0 < w[1].0),
@@ -930,6 +932,7 @@ async fn current_objects_of_a_type_across_collections(db: Db) {
     let [a, ..] = <[Caller; 3]>::try_from(three_orgs(store).await).unwrap();
     let one = collection(store, None, None).await;
     let two = collection(store, None, None).await;
+    let empty = store.objects_changed("indicator").await.unwrap();
     store
         .add_objects(
             &a,
@@ -942,10 +945,19 @@ async fn current_objects_of_a_type_across_collections(db: Db) {
         )
         .await
         .unwrap();
+    let added = store.objects_changed("indicator").await.unwrap();
+    assert_ne!(added, empty, "an add changes the token");
+    assert_eq!(
+        store.objects_changed("indicator").await.unwrap(),
+        added,
+        "nothing else does"
+    );
     store
         .add_objects(&a, &two, vec![indicator(2, V1, None, &[])], vec![])
         .await
         .unwrap();
+    let second = store.objects_changed("indicator").await.unwrap();
+    assert_ne!(second, added);
     let mut found = store.current_objects_of_type("indicator").await.unwrap();
     found.sort();
     assert_eq!(
@@ -961,6 +973,21 @@ async fn current_objects_of_a_type_across_collections(db: Db) {
         .await
         .unwrap()
         .is_empty());
+    let id =
+        serde_json::from_str::<serde_json::Value>(&found.iter().find(|f| f.0 == two).unwrap().1)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    store
+        .delete_object(&a, &two, &id, &VersionFilter::all(), &[])
+        .await
+        .unwrap();
+    assert_ne!(
+        store.objects_changed("indicator").await.unwrap(),
+        second,
+        "a delete changes it too"
+    );
 }
 
 const SECOND: i64 = 1_000_000;

@@ -326,6 +326,9 @@ impl crate::Store for SqlStore {
     async fn current_objects_of_type(&self, object_type: &str) -> Result<Vec<(String, String)>> {
         objects::current_of_type(self, object_type).await
     }
+    async fn objects_changed(&self, object_type: &str) -> Result<(i64, i64)> {
+        objects::changed(self, object_type).await
+    }
     async fn audit_log(&self, after: i64, limit: usize) -> Result<Vec<crate::AuditEntry>> {
         audit::log(self, after, limit).await
     }

@@ -630,3 +630,11 @@ pub(super) async fn current_of_type(
     }
     Ok(out)
 }
+
+pub(super) async fn changed(store: &SqlStore, object_type: &str) -> Result<(i64, i64)> {
+    let row = sqlx::query("SELECT COUNT(*), COALESCE(MAX(pk), 0) FROM objects WHERE type = $1")
+        .bind(object_type)
+        .fetch_one(&store.pool)
+        .await?;
+    Ok((row.try_get(0)?, row.try_get(1)?))
+}

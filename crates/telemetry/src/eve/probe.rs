@@ -563,10 +563,7 @@ fn dns(out: &mut Out, dns: &Dns) {
         pairs.push((rrtype, rdata));
     }
     for (rrtype, list) in dns.grouped.iter().flatten() {
-        pairs.extend(
-            list.iter()
-                .filter_map(|r| Some((*rrtype, r.raw()?))),
-        );
+        pairs.extend(list.iter().filter_map(|r| Some((*rrtype, r.raw()?))));
     }
     // The query's `resolves_to_refs` exist only when the query name is a domain name.
     let query_named = !names[0].trim_end_matches('.').is_empty();

@@ -90,6 +90,7 @@ impl SourceArgs {
             warn_config: None,
             quarantine: self.quarantine.clone(),
             follow: self.follow,
+            reload_every: 10,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod feed;
 pub mod follow;
 pub mod hub;
 pub mod indicators;
+pub mod live;
 pub mod matching;
 pub mod pattern;
 pub mod sightings;

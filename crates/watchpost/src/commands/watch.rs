@@ -1,7 +1,7 @@
 //! `watch`: sensor telemetry matched against indicators, one JSON line per match. Without a hub
 //! (`--indicators FILE`), for a sensor box or a script.
 
-use super::indicators::IndicatorPattern;
+use super::live::{Compiled, Live};
 use super::matching::{Batcher, Matched, Plan};
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -11,7 +11,8 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use watchpost_pattern::{Hit, PatternSet};
+use std::sync::Arc;
+use watchpost_pattern::Hit;
 use watchpost_stix::Timestamp;
 use watchpost_telemetry::eve::Eve;
 use watchpost_telemetry::mapped::{Mapped, Mapping};
@@ -52,6 +53,10 @@ pub struct WatchArgs {
     /// Where to write one JSON line per match; `-` is standard output.
     #[arg(long, default_value = "-")]
     pub sightings_out: PathBuf,
+    /// With a hub: how often (seconds) to check whether the indicators changed; a changed set
+    /// is compiled in the background and matching moves to it between batches.
+    #[arg(long, default_value_t = 10)]
+    pub reload_every: u64,
     /// The hub's warning settings (JSON: secret, ack_base_url, dedup_window_secs,
     /// escalate_after_secs, delivery, smtp); WATCHPOST_SECRET overrides the secret.
     #[arg(long, env = "WATCHPOST_WARN_CONFIG")]
@@ -184,27 +189,21 @@ pub fn run(args: WatchArgs) -> Result<ExitCode> {
     match &args.indicators {
         Some(path) => {
             let indicators = super::indicators::read_with_ids(path)?;
-            scan(&args, &indicators, |_, _| Ok(()))?;
+            scan(&args, &Live::new(Compiled::new(indicators)), |_, _| Ok(()))?;
             Ok(ExitCode::SUCCESS)
         }
         None => super::watch_hub::run(&args),
     }
 }
 
-/// Matches every source against `indicators`, writes each match to `--sightings-out`, and
-/// hands it to `on_match` with the observation that completed it.
+/// Matches every source against the indicators of `live` (moving to a newer set between
+/// batches when one is published), writes each match to `--sightings-out`, and hands it to
+/// `on_match` with the indicator's id and the observation that completed it.
 pub fn scan(
     args: &WatchArgs,
-    indicators: &[IndicatorPattern],
-    mut on_match: impl FnMut(usize, &Seen) -> Result<()>,
+    live: &Live,
+    mut on_match: impl FnMut(&str, &Seen) -> Result<()>,
 ) -> Result<Counts> {
-    let (set, rejected) = PatternSet::compile(indicators.iter().map(|(_, p, v)| (p.as_str(), *v)));
-    for r in &rejected {
-        eprintln!(
-            "watchpost: indicator {} skipped: {}",
-            indicators[r.index].0, r.error
-        );
-    }
     let quarantine = File::create(&args.quarantine)
         .with_context(|| format!("cannot create {}", args.quarantine.display()))?;
     let out: Box<dyn Write> = if args.sightings_out == Path::new("-") {
@@ -217,7 +216,7 @@ pub fn scan(
     };
     let sources = sources(args)?;
     let mut report = Report {
-        indicators,
+        compiled: live.current().1,
         names: sources.iter().map(|s| s.name.as_str().into()).collect(),
         out,
         seen: BTreeMap::new(),
@@ -226,9 +225,9 @@ pub fn scan(
         on_match: &mut on_match,
     };
     let total = if args.follow {
-        super::watch_follow::run(&set, sources, &quarantine, &mut report)?
+        super::watch_follow::run(live, sources, &quarantine, &mut report)?
     } else {
-        one_after_another(&set, sources, &quarantine, &mut report)?
+        one_after_another(live, sources, &quarantine, &mut report)?
     };
     report.out.flush()?;
     eprintln!(
@@ -245,48 +244,57 @@ pub fn scan(
 
 /// Reads the sources to their end, one after the other.
 fn one_after_another(
-    set: &PatternSet,
+    live: &Live,
     sources: Vec<Source>,
     quarantine: &File,
     report: &mut Report<'_>,
 ) -> Result<Counts> {
     // Every file is opened before any is read, so a missing one fails the run at once.
-    let readers = sources
-        .iter()
-        .map(|s| open(&s.path))
-        .collect::<Result<Vec<_>>>()?;
-    let mut batcher = Batcher::new(set);
-    let (mut total, mut hits) = (Counts::default(), Vec::new());
-    for (index, (source, reader)) in sources.iter().zip(readers).enumerate() {
-        let mut stream = Stream::new(reader, (source.decoder)(), &source.name)
-            .quarantine(quarantine.try_clone()?);
-        let plan = Plan::new(set, stream.decoder());
-        loop {
-            let now = Timestamp::now().unix_micros();
-            let Some(batch) = batcher
-                .next(&mut stream, plan.as_ref(), report.seq, now, &mut hits)
-                .with_context(|| format!("cannot read {}", source.name))?
-            else {
-                break;
-            };
-            report.batch(index, batch, &hits, now)?;
-        }
-        total += stream.counts();
+    let mut streams = Vec::new();
+    for s in &sources {
+        let stream =
+            Stream::new(open(&s.path)?, (s.decoder)(), &s.name).quarantine(quarantine.try_clone()?);
+        streams.push(stream);
     }
-    Ok(total)
+    let (mut total, mut hits, mut index) = (Counts::default(), Vec::new(), 0);
+    'sets: loop {
+        let (generation, compiled) = live.current();
+        report.compiled = compiled.clone();
+        let mut batcher = Batcher::new(&compiled.set);
+        while let Some(stream) = streams.get_mut(index) {
+            let plan = Plan::new(&compiled.set, stream.decoder());
+            loop {
+                if live.newer_than(generation) {
+                    continue 'sets;
+                }
+                let now = Timestamp::now().unix_micros();
+                let Some(batch) = batcher
+                    .next(stream, plan.as_ref(), report.seq, now, &mut hits)
+                    .with_context(|| format!("cannot read {}", sources[index].name))?
+                else {
+                    break;
+                };
+                report.batch(index, batch, &hits, now)?;
+            }
+            total += stream.counts();
+            index += 1;
+        }
+        return Ok(total);
+    }
 }
 
 /// Where matches go: `--sightings-out` and the caller's `on_match`, with the observations
 /// recently seen (to name the lines of every observation of a match).
 pub(super) struct Report<'a> {
-    indicators: &'a [IndicatorPattern],
+    /// The set the hits of the current batch come from.
+    pub(super) compiled: Arc<Compiled>,
     names: Vec<std::sync::Arc<str>>,
     pub(super) out: Box<dyn Write + 'a>,
     seen: BTreeMap<u64, Seen>,
     /// The number of the next event, over every source.
     pub(super) seq: u64,
     matches: u64,
-    on_match: &'a mut dyn FnMut(usize, &Seen) -> Result<()>,
+    on_match: &'a mut dyn FnMut(&str, &Seen) -> Result<()>,
 }
 
 impl Report<'_> {
@@ -309,9 +317,14 @@ impl Report<'_> {
         }
         for hit in hits {
             self.matches += 1;
-            writeln!(self.out, "{}", sighting(hit, self.indicators, &self.seen))?;
+            writeln!(
+                self.out,
+                "{}",
+                sighting(hit, &self.compiled.indicators, &self.seen)
+            )?;
             if let Some(last) = hit.observations.iter().max().and_then(|s| self.seen.get(s)) {
-                (self.on_match)(hit.pattern as usize, last)?;
+                let indicator = &self.compiled.indicators[hit.pattern as usize].0;
+                (self.on_match)(indicator, last)?;
             }
         }
         self.seq += batch.len as u64;

@@ -11,6 +11,7 @@
 //! from 1 and a Zeek log's new header is read afresh.
 
 use super::follow::{Follower, POLL};
+use super::live::Live;
 use super::matching::{Batcher, Plan};
 use super::watch::{Report, Source};
 use anyhow::{Context, Result};
@@ -269,9 +270,10 @@ fn signals() -> Result<impl std::future::Future<Output = ()>> {
     })
 }
 
-/// Follows every source until stopped, matching as lines come; the counts of every file read.
+/// Follows every source until stopped, matching as lines come (with the newest set `live`
+/// publishes); the counts of every file read.
 pub(super) fn run(
-    set: &PatternSet,
+    live: &Live,
     sources: Vec<Source>,
     quarantine: &File,
     report: &mut Report<'_>,
@@ -282,56 +284,67 @@ pub(super) fn run(
         start(index, source, &stop, tx.clone())?;
     }
     drop(tx);
+    let (_, first) = live.current();
     let mut fed = sources
         .iter()
-        .map(|s| Fed::new(set, s, 0, quarantine))
+        .map(|s| Fed::new(&first.set, s, 0, quarantine))
         .collect::<Result<Vec<_>>>()?;
-    let mut batcher = Batcher::new(set);
     let (mut total, mut hits) = (Counts::default(), Vec::new());
     let mut stopped_at = None;
-    loop {
-        let chunk = match rx.recv_timeout(POLL) {
-            Ok(chunk) => chunk,
-            Err(RecvTimeoutError::Disconnected) => break,
-            Err(RecvTimeoutError::Timeout) => {
-                if stop.load(Ordering::Relaxed) {
-                    let at = *stopped_at.get_or_insert_with(Instant::now);
-                    if at.elapsed() >= DRAIN {
-                        break;
-                    }
-                }
-                continue;
-            }
-        };
-        let source = &sources[chunk.source];
-        let current = &mut fed[chunk.source];
-        if current.generation != chunk.generation {
-            total += current.stream.counts();
-            *current = Fed::new(set, source, chunk.generation, quarantine)?;
+    'sets: loop {
+        let (generation, compiled) = live.current();
+        report.compiled = compiled.clone();
+        for f in &mut fed {
+            f.plan = Plan::new(&compiled.set, f.stream.decoder());
         }
-        *current.next.borrow_mut() = Some(chunk.bytes);
-        let mut matched = false;
+        let mut batcher = Batcher::new(&compiled.set);
         loop {
-            let now = Timestamp::now().unix_micros();
-            let Some(batch) = batcher
-                .next(
-                    &mut current.stream,
-                    current.plan.as_ref(),
-                    report.seq,
-                    now,
-                    &mut hits,
-                )
-                .with_context(|| format!("cannot read {}", source.name))?
-            else {
-                break;
+            if live.newer_than(generation) {
+                continue 'sets;
+            }
+            let chunk = match rx.recv_timeout(POLL) {
+                Ok(chunk) => chunk,
+                Err(RecvTimeoutError::Disconnected) => break 'sets,
+                Err(RecvTimeoutError::Timeout) => {
+                    if stop.load(Ordering::Relaxed) {
+                        let at = *stopped_at.get_or_insert_with(Instant::now);
+                        if at.elapsed() >= DRAIN {
+                            break 'sets;
+                        }
+                    }
+                    continue;
+                }
             };
-            matched |= !hits.is_empty();
-            report.batch(chunk.source, batch, &hits, now)?;
-        }
-        // Matches are written as they are found, not when the buffer fills: someone is waiting
-        // for them.
-        if matched {
-            report.out.flush()?;
+            let source = &sources[chunk.source];
+            let current = &mut fed[chunk.source];
+            if current.generation != chunk.generation {
+                total += current.stream.counts();
+                *current = Fed::new(&compiled.set, source, chunk.generation, quarantine)?;
+            }
+            *current.next.borrow_mut() = Some(chunk.bytes);
+            let mut matched = false;
+            loop {
+                let now = Timestamp::now().unix_micros();
+                let Some(batch) = batcher
+                    .next(
+                        &mut current.stream,
+                        current.plan.as_ref(),
+                        report.seq,
+                        now,
+                        &mut hits,
+                    )
+                    .with_context(|| format!("cannot read {}", source.name))?
+                else {
+                    break;
+                };
+                matched |= !hits.is_empty();
+                report.batch(chunk.source, batch, &hits, now)?;
+            }
+            // Matches are written as they are found, not when the buffer fills: someone is
+            // waiting for them.
+            if matched {
+                report.out.flush()?;
+            }
         }
     }
     for f in &fed {

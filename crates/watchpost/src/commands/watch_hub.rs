@@ -6,12 +6,14 @@
 
 use super::admin::{runtime, DbArg};
 use super::indicators::{indicator_pattern, IndicatorPattern};
+use super::live::{Compiled, Live};
 use super::watch::{scan, Seen, WatchArgs};
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 use watchpost_pattern::SyntaxChecker;
@@ -26,17 +28,14 @@ use watchpost_warn::{DirectoryEntry, RaiseRequest, Router, Warnings};
 const FLUSH_EVERY: Duration = Duration::from_secs(5);
 
 /// An indicator as the watch uses it: its object (for warnings) and what its sightings copy.
-struct Known {
+struct Indicator {
     object: Value,
     markings: Vec<String>,
     recipients: Option<Value>,
 }
 
 /// The indicators a matcher should use now: STIX patterns, not revoked, not expired.
-fn current_indicators(
-    bodies: &[(String, String)],
-    now: i64,
-) -> (Vec<IndicatorPattern>, HashMap<String, Known>) {
+fn current_indicators(bodies: &[(String, String)], now: i64) -> (Vec<IndicatorPattern>, Known) {
     let (mut list, mut known) = (Vec::new(), HashMap::new());
     for (_, body) in bodies {
         let Ok(v) = serde_json::from_str::<Value>(body) else {
@@ -65,7 +64,7 @@ fn current_indicators(
         let recipients = v.get(ingest::RECIPIENTS).cloned();
         known.insert(
             id,
-            Known {
+            Indicator {
                 object: v,
                 markings,
                 recipients,
@@ -78,7 +77,7 @@ fn current_indicators(
 /// What a warning may tell an organisation of an indicator: all of it, unless the indicator
 /// is TLP:RED and the organisation is not among its named recipients — then only that a
 /// restricted indicator matched, which its owner can follow up.
-fn shown_to(known: &Known, org_identity: &str) -> Value {
+fn shown_to(known: &Indicator, org_identity: &str) -> Value {
     let red = tlp_of(&known.object) == Some(Tlp::Red);
     let named = known
         .recipients
@@ -141,19 +140,28 @@ pub struct Report {
     pub unrouted: u64,
 }
 
+/// The hub's indicators as a watch uses them, replaced together when they change.
+type Known = HashMap<String, Indicator>;
+
 /// Matches `args`' sources against the hub's indicators on this thread (async work through
 /// `handle`, so it can run beside a server), storing sightings as they come and raising
-/// warnings.
+/// warnings. While it runs, a second thread reads the indicators again whenever the store
+/// changes or an indicator's `valid_until` passes, and publishes the new set ([`Live`]).
 pub fn watch(args: &WatchArgs, hub: &Hub, handle: &Handle) -> Result<Report> {
     let now = Timestamp::now().unix_micros();
     let store = hub.store.clone();
-    let (bodies, entries, orgs) = handle.block_on(async {
+    let (token, bodies, entries, orgs) = handle.block_on(async {
+        let token = store.objects_changed("indicator").await?;
         let bodies = store.current_objects_of_type("indicator").await?;
         let entries = super::directory::load(&store).await?;
         let orgs = store.orgs().await?;
-        anyhow::Ok((bodies, entries, orgs))
+        anyhow::Ok((token, bodies, entries, orgs))
     })?;
     let (indicators, known) = current_indicators(&bodies, now);
+    let count = indicators.len();
+    let expiry = next_expiry(&known, now);
+    let live = Live::new(Compiled::new(indicators));
+    let known = RwLock::new(Arc::new(known));
     let identity: HashMap<String, String> = orgs.into_iter().map(|o| (o.name, o.id)).collect();
     let writer = Caller {
         user: "watch".into(),
@@ -172,15 +180,90 @@ pub fn watch(args: &WatchArgs, hub: &Hub, handle: &Handle) -> Result<Report> {
         aggregator: Aggregator::new(args.window),
         last_flush: Instant::now(),
         report: Report {
-            indicators: indicators.len(),
+            indicators: count,
             ..Report::default()
         },
     };
-    scan(args, &indicators, |index, seen| {
-        sink.on_match(&indicators[index].0, seen, &router, &entries, &identity)
+    let done = AtomicBool::new(false);
+    let reload = Reload {
+        store: &hub.store,
+        handle,
+        live: &live,
+        known: &known,
+        done: &done,
+        every: Duration::from_secs(args.reload_every.max(1)),
+    };
+    std::thread::scope(|scope| {
+        scope.spawn(|| reload.run(token, expiry));
+        let scanned = scan(args, &live, |indicator, seen| {
+            sink.on_match(indicator, seen, &router, &entries, &identity)
+        });
+        done.store(true, Ordering::Relaxed);
+        scanned
     })?;
     sink.flush()?;
     Ok(sink.report)
+}
+
+/// When the earliest `valid_until` still ahead of `now` passes, if any.
+fn next_expiry(known: &Known, now: i64) -> Option<i64> {
+    known
+        .values()
+        .filter_map(|k| k.object.get("valid_until").and_then(Value::as_str))
+        .filter_map(|t| Timestamp::parse(t).ok())
+        .map(|t| t.unix_micros())
+        .filter(|t| *t > now)
+        .min()
+}
+
+/// Reads the indicators again when they change, and publishes them compiled.
+struct Reload<'a> {
+    store: &'a Arc<SqlStore>,
+    handle: &'a Handle,
+    live: &'a Live,
+    known: &'a RwLock<Arc<Known>>,
+    done: &'a AtomicBool,
+    every: Duration,
+}
+
+impl Reload<'_> {
+    fn run(&self, mut token: (i64, i64), mut expiry: Option<i64>) {
+        let mut last = Instant::now();
+        while !self.done.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(100));
+            if last.elapsed() < self.every {
+                continue;
+            }
+            last = Instant::now();
+            let now = Timestamp::now().unix_micros();
+            let Ok(current) = self
+                .handle
+                .block_on(self.store.objects_changed("indicator"))
+            else {
+                continue;
+            };
+            if current == token && expiry.is_none_or(|e| e > now) {
+                continue;
+            }
+            match self
+                .handle
+                .block_on(self.store.current_objects_of_type("indicator"))
+            {
+                Ok(bodies) => {
+                    let (indicators, known) = current_indicators(&bodies, now);
+                    expiry = next_expiry(&known, now);
+                    let compiled = Compiled::new(indicators);
+                    *self.known.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(known);
+                    self.live.replace(compiled);
+                    token = current;
+                    tracing::info!(
+                        message = "The indicators changed; matching goes on with the new set."
+                    );
+                }
+                Err(e) => tracing::warn!(message = "Cannot read the indicators again.", error = %e),
+            }
+        }
+    }
 }
 
 /// Routes matches, raises warnings, and stores sightings every [`FLUSH_EVERY`].
@@ -188,7 +271,7 @@ struct Sightings<'a> {
     hub: &'a Hub,
     handle: &'a Handle,
     writer: Caller,
-    known: &'a HashMap<String, Known>,
+    known: &'a RwLock<Arc<Known>>,
     aggregator: Aggregator,
     last_flush: Instant,
     report: Report,
@@ -220,7 +303,8 @@ impl Sightings<'_> {
             },
             now,
         );
-        if let Some(known) = self.known.get(indicator) {
+        let known = self.known();
+        if let Some(known) = known.get(indicator) {
             let shown = shown_to(known, org_identity);
             let observation = summary(seen);
             let raised = self.handle.block_on(self.hub.warnings.raise(RaiseRequest {
@@ -238,11 +322,18 @@ impl Sightings<'_> {
         Ok(())
     }
 
+    fn known(&self) -> Arc<Known> {
+        self.known
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     /// Stores the sightings that changed since the last flush.
     fn flush(&mut self) -> Result<()> {
         self.last_flush = Instant::now();
         let now = Timestamp::now().unix_micros();
-        let known = self.known;
+        let known = self.known();
         let mut sightings = self.aggregator.flush(now, |id| {
             known
                 .get(id)
