@@ -58,15 +58,7 @@ pub async fn import(path: &Path, store: &SqlStore) -> Result<ExitCode> {
 
 /// The directory as stored.
 pub async fn load(store: &SqlStore) -> Result<Vec<DirectoryEntry>> {
-    store
-        .directory_entries()
-        .await?
-        .into_iter()
-        .map(|(org, json)| {
-            serde_json::from_str(&json)
-                .with_context(|| format!("the stored directory entry of {org} is unreadable"))
-        })
-        .collect()
+    Ok(watchpost_warn::load_directory(store).await?)
 }
 
 pub async fn route(target: &str, store: &SqlStore) -> Result<ExitCode> {
