@@ -48,6 +48,9 @@ enum Command {
     Import(commands::admin::ImportArgs),
     /// List the sightings the matchers stored.
     Sightings(commands::sightings::SightingsArgs),
+    /// Export a collection's indicators for sensors.
+    #[command(subcommand)]
+    Export(commands::export::ExportCommand),
     /// Warnings raised for the member organisations: list, show, acknowledge.
     #[command(subcommand)]
     Warnings(commands::warnings::WarningsCommand),
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
         Command::Feed(cmd) => commands::feed::run(cmd),
         Command::Watch(args) => commands::watch::run(args),
         Command::Sightings(args) => commands::sightings::run(args),
+        Command::Export(cmd) => commands::export::run(cmd),
         Command::Warnings(cmd) => commands::warnings::run(cmd),
     };
     match result {

@@ -58,6 +58,17 @@ pub struct Server {
     logins: auth::LoginCache,
 }
 
+impl Server {
+    /// The caller named by a request's `Authorization` header (HTTP Basic or a bearer API
+    /// token), for routes the hub serves beside TAXII.
+    pub async fn authenticate(
+        &self,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<watchpost_store::Caller, error::TaxiiError> {
+        auth::caller(self, headers).await
+    }
+}
+
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")

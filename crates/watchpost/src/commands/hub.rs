@@ -234,10 +234,13 @@ async fn run_server(
     let addr = listener.local_addr()?;
     // Tests and scripts read this line to learn the port (with --listen 127.0.0.1:0).
     println!("TAXII 2.1 discovery: http://{addr}{DISCOVERY}");
-    let routes = server.router().merge(watchpost_warn::ack::router(
-        store_for_ack,
-        warn.secret.as_bytes(),
-    ));
+    let routes = server
+        .router()
+        .merge(watchpost_warn::ack::router(
+            store_for_ack.clone(),
+            warn.secret.as_bytes(),
+        ))
+        .merge(super::export::router(server.clone(), store_for_ack));
     axum::serve(listener, routes)
         .with_graceful_shutdown(shutdown())
         .await?;

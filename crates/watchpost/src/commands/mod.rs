@@ -6,6 +6,7 @@ pub mod bench_match;
 pub mod bench_taxii;
 pub mod bench_watch;
 pub mod directory;
+pub mod export;
 pub mod feed;
 pub mod follow;
 pub mod hub;
