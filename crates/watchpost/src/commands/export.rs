@@ -288,7 +288,9 @@ fn http_date(t: Timestamp) -> String {
         .and_then(|m| MONTHS.get(m.wrapping_sub(1)))
         .unwrap_or(&"Jan");
     let day = DAYS[usize::try_from(secs.div_euclid(86_400).rem_euclid(7)).unwrap_or(0)];
-    format!("{day}, {d} {month} {y} {} GMT", time.trim_end_matches('Z'))
+    let time = time.trim_end_matches('Z');
+    let time = time.split('.').next().unwrap_or(time);
+    format!("{day}, {d} {month} {y} {time} GMT")
 }
 
 /// Seconds since the epoch of an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
