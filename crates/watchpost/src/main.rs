@@ -44,8 +44,11 @@ enum Command {
     /// TAXII collections.
     #[command(subcommand)]
     Collection(commands::admin::CollectionCommand),
-    /// Import STIX 2.1 files into a collection.
+    /// Import STIX 2.1 or MISP event files into a collection.
     Import(commands::admin::ImportArgs),
+    /// Export a collection in another format (MISP).
+    #[command(subcommand)]
+    Export(commands::export::ExportCommand),
     /// List the sightings the matchers stored.
     Sightings(commands::sightings::SightingsArgs),
     /// Warnings raised for the member organisations: list, show, acknowledge.
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
         Command::Group(cmd) => commands::admin::group(cmd),
         Command::Collection(cmd) => commands::admin::collection(cmd),
         Command::Import(args) => commands::admin::import(args),
+        Command::Export(cmd) => commands::export::run(cmd),
         Command::Feed(cmd) => commands::feed::run(cmd),
         Command::Watch(args) => commands::watch::run(args),
         Command::Sightings(args) => commands::sightings::run(args),

@@ -118,6 +118,10 @@ const NOT_OBSERVABLE: &[&str] = &[
     "target-org",
     "target-user",
     "cortex",
+    "mime-type",
+    "port-number",
+    "whois-registrant-name",
+    "whois-registrant-phone",
 ];
 
 /// The key of a hash type, if `misp_type` is one.
