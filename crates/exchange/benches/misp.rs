@@ -1,6 +1,8 @@
 //! MISP import throughput: `cargo bench -p watchpost-exchange --bench misp`.
 //! Events of 10,000 generated attributes (a mix of ip-dst, domain, url, sha256,
-//! filename|md5 and ip-dst|port, one in four with to_ids false), as a feed would hold them.
+//! filename|md5 and ip-dst|port, one in four with to_ids false), as a feed would hold them;
+//! `million` converts 100 such events, 1,000,000 attributes, one event at a time as a feed
+//! poller would, so memory holds one event's objects at once.
 
 use watchpost_exchange::misp::{to_stix, Options};
 
@@ -39,10 +41,31 @@ pub fn event(n: usize, seed: usize) -> Vec<u8> {
     .into_bytes()
 }
 
-#[divan::bench(args = [10_000])]
-fn import_event(bencher: divan::Bencher, n: usize) {
-    let input = event(n, 0);
+const PER_EVENT: usize = 10_000;
+
+#[divan::bench]
+fn one_event(bencher: divan::Bencher) {
+    let input = event(PER_EVENT, 0);
     bencher
         .counter(divan::counter::BytesCount::new(input.len()))
+        .counter(divan::counter::ItemsCount::new(PER_EVENT))
         .bench(|| to_stix(divan::black_box(&input), &Options::default()).map(|c| c.objects.len()));
+}
+
+#[divan::bench(sample_count = 3, sample_size = 1)]
+fn million(bencher: divan::Bencher) {
+    let events: Vec<Vec<u8>> = (0..100).map(|seed| event(PER_EVENT, seed)).collect();
+    let bytes: usize = events.iter().map(Vec::len).sum();
+    bencher
+        .counter(divan::counter::BytesCount::new(bytes))
+        .counter(divan::counter::ItemsCount::new(100 * PER_EVENT))
+        .bench(|| {
+            let mut objects = 0;
+            for input in &events {
+                let c = to_stix(divan::black_box(input), &Options::default()).expect("valid");
+                assert_eq!(c.attributes, PER_EVENT);
+                objects += c.objects.len();
+            }
+            objects
+        });
 }
