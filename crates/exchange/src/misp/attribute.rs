@@ -41,6 +41,9 @@ pub struct Observable {
     pub comparisons: Vec<Comparison>,
     /// The SCOs an observed-data refers to, with their identifiers; the first is the main one.
     pub scos: Vec<Map<String, Value>>,
+    /// Whether to build `scos`: an indicator needs only the comparisons, and the SCOs'
+    /// deterministic ids (canonical JSON + SHA-1) are most of the cost of an attribute.
+    skip_scos: bool,
 }
 
 /// How an attribute type is carried into STIX.
@@ -143,7 +146,15 @@ pub fn path_step(key: &str) -> String {
 
 /// Maps one attribute of `misp_type` with `value`.
 pub fn map(misp_type: &str, value: &str) -> Result<Mapped, Unmapped> {
-    let mut o = Observable::default();
+    map_with(misp_type, value, true)
+}
+
+/// [`map`], building the SCOs only if `with_scos` (an indicator needs only the pattern).
+pub fn map_with(misp_type: &str, value: &str, with_scos: bool) -> Result<Mapped, Unmapped> {
+    let mut o = Observable {
+        skip_scos: !with_scos,
+        ..Observable::default()
+    };
     if let Some(key) = hash_key(misp_type) {
         o.hash(key, value);
         return Ok(Mapped::Observable(o));
@@ -169,12 +180,7 @@ pub fn map(misp_type: &str, value: &str) -> Result<Mapped, Unmapped> {
                 .push(Comparison::new("domain-name:value", domain));
             o.comparisons
                 .push(Comparison::new("domain-name:resolves_to_refs[*].value", ip));
-            o.scos.insert(
-                0,
-                with_id(
-                    json!({"type": "domain-name", "value": domain, "resolves_to_refs": [ip_id]}),
-                ),
-            );
+            o.front(json!({"type": "domain-name", "value": domain, "resolves_to_refs": [ip_id]}));
         }
         "hostname|port" => {
             let (host, port) = split(value, misp_type)?;
@@ -186,11 +192,8 @@ pub fn map(misp_type: &str, value: &str) -> Result<Mapped, Unmapped> {
                 "network-traffic:dst_port",
                 port.to_string(),
             ));
-            o.scos.insert(
-                0,
-                with_id(json!({"type": "network-traffic", "dst_ref": host_id,
-                    "dst_port": port, "protocols": ["tcp"]})),
-            );
+            o.front(json!({"type": "network-traffic", "dst_ref": host_id,
+                "dst_port": port, "protocols": ["tcp"]}));
         }
         "url" | "uri" | "link" => o.single("url", "value", value),
         "filename" => o.file(Some(value), None),
@@ -209,14 +212,12 @@ pub fn map(misp_type: &str, value: &str) -> Result<Mapped, Unmapped> {
                 )
             };
             o.comparisons.push(Comparison::new(path, value));
-            o.scos.insert(0, with_id(message));
+            o.front(message);
         }
         "email-subject" => {
             o.comparisons
                 .push(Comparison::new("email-message:subject", value));
-            o.scos.push(with_id(
-                json!({"type": "email-message", "is_multipart": false, "subject": value}),
-            ));
+            o.push(json!({"type": "email-message", "is_multipart": false, "subject": value}));
         }
         "mutex" => o.single("mutex", "name", value),
         "regkey" => {
@@ -284,8 +285,18 @@ pub fn map(misp_type: &str, value: &str) -> Result<Mapped, Unmapped> {
 }
 
 impl Observable {
+    /// Puts the main SCO first, with its deterministic identifier.
+    fn front(&mut self, sco: Value) {
+        if !self.skip_scos {
+            self.scos.insert(0, with_id(sco));
+        }
+    }
+
     /// Adds an SCO with its deterministic identifier; returns the identifier.
     fn push(&mut self, sco: Value) -> String {
+        if self.skip_scos {
+            return String::new();
+        }
         let sco = with_id(sco);
         let id = sco
             .get("id")
@@ -344,7 +355,7 @@ impl Observable {
             ));
             traffic[format!("{side}_port")] = json!(number);
         }
-        self.scos.insert(0, with_id(traffic));
+        self.front(traffic);
         Ok(())
     }
 }

@@ -185,14 +185,14 @@ fn convert_attribute(
             .filter(|c| !c.is_empty())
             .map(str::to_string),
     };
-    let mapped = match attribute::map(&misp_type, &value) {
+    let to_ids = attr.get("to_ids").is_some_and(truthy);
+    let mapped = match attribute::map_with(&misp_type, &value, !to_ids) {
         Ok(mapped) => mapped,
         Err(why) => {
             report_unmapped(path, &misp_type, why, out);
             return Vec::new();
         }
     };
-    let to_ids = attr.get("to_ids").is_some_and(truthy);
     let own_galaxies = galaxies(&tags, ctx, out);
     let id = match mapped {
         Mapped::Observable(o) if to_ids => indicator(&common, ctx, &o.comparisons, None, out),
