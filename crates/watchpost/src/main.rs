@@ -44,13 +44,13 @@ enum Command {
     /// TAXII collections.
     #[command(subcommand)]
     Collection(commands::admin::CollectionCommand),
-    /// Import STIX 2.1 files into a collection.
+    /// Import STIX 2.1 or MISP event files into a collection.
     Import(commands::admin::ImportArgs),
-    /// List the sightings the matchers stored.
-    Sightings(commands::sightings::SightingsArgs),
-    /// Export a collection's indicators for sensors.
+    /// Export a collection: a MISP event, or the files sensors load.
     #[command(subcommand)]
     Export(commands::export::ExportCommand),
+    /// List the sightings the matchers stored.
+    Sightings(commands::sightings::SightingsArgs),
     /// Warnings raised for the member organisations: list, show, acknowledge.
     #[command(subcommand)]
     Warnings(commands::warnings::WarningsCommand),
@@ -75,10 +75,10 @@ fn main() -> ExitCode {
         Command::Group(cmd) => commands::admin::group(cmd),
         Command::Collection(cmd) => commands::admin::collection(cmd),
         Command::Import(args) => commands::admin::import(args),
+        Command::Export(cmd) => commands::export::run(cmd),
         Command::Feed(cmd) => commands::feed::run(cmd),
         Command::Watch(args) => commands::watch::run(args),
         Command::Sightings(args) => commands::sightings::run(args),
-        Command::Export(cmd) => commands::export::run(cmd),
         Command::Warnings(cmd) => commands::warnings::run(cmd),
     };
     match result {

@@ -149,6 +149,15 @@ fn comparison_values(expr: &CompExpr, out: &mut Vec<(Kind, String)>) -> Result<(
     }
 }
 
+/// `x_ref.type = '…'`: a test of a referenced object's type.
+fn is_type_test(expr: &CompExpr) -> bool {
+    let CompExpr::Test(t) = expr else {
+        return false;
+    };
+    let type_key = matches!(t.path.steps.as_slice(), [Step::Key(r), Step::Key(k)] if r.ends_with("_ref") && k == "type");
+    type_key && !t.negated && matches!(t.op, Op::Eq(Literal::Str(_)))
+}
+
 fn test_values(t: &PropTest, out: &mut Vec<(Kind, String)>) -> Result<(), String> {
     if t.negated {
         return Err("it is negated (NOT)".into());

@@ -16,6 +16,8 @@ use watchpost_store::{
 };
 use watchpost_taxii::server::ingest;
 
+use super::misp_import;
+
 /// The database to work on.
 #[derive(Args, Clone, Debug)]
 pub struct DbArg {
@@ -137,11 +139,17 @@ pub enum CollectionCommand {
 }
 
 /// Import STIX 2.1 files (bundles, arrays, single objects or JSON lines) into a collection.
+///
+/// MISP event JSON (`{"Event": …}`, `{"response": […]}` or a bare event) is recognised by its
+/// first key and converted to STIX 2.1 first; `--misp` reads every file as MISP.
 #[derive(Args)]
 pub struct ImportArgs {
     /// Files to import.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// Read the files as MISP event JSON (a single event, a bare event, a `response` list).
+    #[arg(long)]
+    pub misp: bool,
     /// The collection (its id).
     #[arg(long)]
     pub collection: String,
@@ -293,6 +301,8 @@ pub fn collection(cmd: CollectionCommand) -> Result<ExitCode> {
 pub struct ImportReport {
     pub stored: u64,
     pub refused: u64,
+    /// MISP records (attributes, objects, tags) that were not converted.
+    pub skipped: u64,
 }
 
 /// Reads files object by object and stores them in batches, as the owning organisation;
@@ -302,6 +312,18 @@ pub async fn import_files(
     org: &str,
     collection: &str,
     files: &[PathBuf],
+) -> Result<ImportReport> {
+    import_files_as(store, org, collection, files, false).await
+}
+
+/// [`import_files`], reading every file as MISP when `misp` is set, and otherwise each file
+/// whose first key is `Event` or `response`.
+pub async fn import_files_as(
+    store: &SqlStore,
+    org: &str,
+    collection: &str,
+    files: &[PathBuf],
+    misp: bool,
 ) -> Result<ImportReport> {
     let org_id = store
         .orgs()
@@ -320,7 +342,22 @@ pub async fn import_files(
     for path in files {
         let file =
             std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        let mut reader = Reader::new(std::io::BufReader::new(file));
+        let mut buffered = std::io::BufReader::new(file);
+        if misp || misp_import::starts_like_misp(&mut buffered)? {
+            let objects = misp_import::convert(path, buffered)?;
+            misp_import::store(
+                store,
+                &caller,
+                collection,
+                path,
+                objects,
+                &validator,
+                &mut report,
+            )
+            .await?;
+            continue;
+        }
+        let mut reader = Reader::new(buffered);
         let (mut batch, mut failures, mut issues) = (Vec::new(), Vec::new(), Vec::new());
         for entry in reader.by_ref() {
             let entry =
@@ -373,7 +410,7 @@ pub async fn import_files(
     Ok(report)
 }
 
-async fn flush(
+pub(crate) async fn flush(
     store: &SqlStore,
     caller: &Caller,
     collection: &str,
@@ -400,12 +437,20 @@ async fn flush(
 pub fn import(args: ImportArgs) -> Result<ExitCode> {
     runtime()?.block_on(async {
         let store = args.db.open().await?;
-        let report = import_files(&store, &args.org, &args.collection, &args.files).await?;
-        println!(
-            "{} objects stored, {} refused",
-            report.stored, report.refused
-        );
-        Ok(if report.refused == 0 {
+        let report =
+            import_files_as(&store, &args.org, &args.collection, &args.files, args.misp).await?;
+        if report.skipped > 0 {
+            println!(
+                "{} objects stored, {} refused, {} MISP records skipped",
+                report.stored, report.refused, report.skipped
+            );
+        } else {
+            println!(
+                "{} objects stored, {} refused",
+                report.stored, report.refused
+            );
+        }
+        Ok(if report.refused == 0 && report.skipped == 0 {
             ExitCode::SUCCESS
         } else {
             ExitCode::from(1)

@@ -1,6 +1,7 @@
-//! `export sensors` and `/exports/{collection}/{file}`: a collection's indicators, as one
-//! organisation may read them, in the files sensors load (Suricata, Zeek, plain lists, a STIX
-//! bundle). Over HTTP each file has an `ETag` and a `Last-Modified`, and a sensor that polls
+//! `export`: a collection written out in another format, read as an organisation through the
+//! store, so an export shows exactly what that organisation may see. `export misp` writes one
+//! MISP event; `export sensors` and `/exports/{collection}/{file}` the files sensors load
+//! (Suricata, Zeek, plain lists, a STIX bundle). Over HTTP each file has an `ETag` and a `Last-Modified`, and a sensor that polls
 //! with `curl -z FILE` or `If-None-Match` gets `304 Not Modified` until the indicators change;
 //! the files are made again only when the store's indicators changed (`Store::objects_changed`).
 
@@ -29,6 +30,24 @@ pub enum ExportCommand {
     /// Suricata datasets and rules, a Zeek intel file, plain lists and a STIX bundle, written
     /// into a directory (`serve` serves the same at /exports/{collection}/{file}).
     Sensors(ExportArgs),
+    /// A collection as one MISP event (indicators with to_ids, observed data without; the
+    /// collection's first report gives the event's info and date; TLP markings as tags).
+    Misp(MispArgs),
+}
+
+#[derive(Args)]
+pub struct MispArgs {
+    /// The collection (its id).
+    #[arg(long)]
+    pub collection: String,
+    /// The organisation to read as: only what it may see is exported.
+    #[arg(long)]
+    pub org: String,
+    /// Where to write the event; standard output if omitted.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub db: DbArg,
 }
 
 #[derive(Args)]
@@ -53,10 +72,31 @@ pub struct Files {
     pub made: Timestamp,
 }
 
-/// Every current indicator of `collection` that `caller` may read.
-async fn indicators(store: &dyn Store, caller: &Caller, collection: &str) -> Result<Vec<Value>> {
+/// The caller an export reads as: a reader of organisation `org`.
+async fn reader_of(store: &dyn Store, org: &str) -> Result<Caller> {
+    let org = store
+        .orgs()
+        .await?
+        .into_iter()
+        .find(|o| o.name == org)
+        .with_context(|| format!("organisation {org:?} was not found"))?;
+    Ok(Caller {
+        user: "export".into(),
+        org: org.id,
+        role: watchpost_store::Role::Reader,
+    })
+}
+
+/// The latest version of every object of `collection` that `caller` may read, of the given
+/// types (all types when empty), page by page.
+async fn read_all(
+    store: &dyn Store,
+    caller: &Caller,
+    collection: &str,
+    types: &[&str],
+) -> Result<Vec<Value>> {
     let mut query = Query {
-        types: vec!["indicator".into()],
+        types: types.iter().map(|t| t.to_string()).collect(),
         limit: 10_000,
         ..Query::default()
     };
@@ -78,7 +118,7 @@ async fn indicators(store: &dyn Store, caller: &Caller, collection: &str) -> Res
 
 /// The export files of `collection` as `caller` sees it.
 pub async fn make(store: &dyn Store, caller: &Caller, collection: &str) -> Result<Files> {
-    let objects = indicators(store, caller, collection).await?;
+    let objects = read_all(store, caller, collection, &["indicator"]).await?;
     let made = Timestamp::now();
     let atoms = Atoms::of(&objects, &made.to_string());
     let mut files: HashMap<String, String> =
@@ -96,20 +136,32 @@ pub async fn make(store: &dyn Store, caller: &Caller, collection: &str) -> Resul
 }
 
 pub fn run(cmd: ExportCommand) -> Result<ExitCode> {
-    let ExportCommand::Sensors(args) = cmd;
+    match cmd {
+        ExportCommand::Sensors(args) => sensors(args),
+        ExportCommand::Misp(args) => misp(args),
+    }
+}
+
+fn misp(args: MispArgs) -> Result<ExitCode> {
     runtime()?.block_on(async {
         let store = args.db.open().await?;
-        let org = store
-            .orgs()
-            .await?
-            .into_iter()
-            .find(|o| o.name == args.org)
-            .with_context(|| format!("organisation {:?} was not found", args.org))?;
-        let caller = Caller {
-            user: "export".into(),
-            org: org.id,
-            role: watchpost_store::Role::Reader,
-        };
+        let caller = reader_of(store.as_ref(), &args.org).await?;
+        let objects = read_all(store.as_ref(), &caller, &args.collection, &[]).await?;
+        let event = watchpost_exchange::misp::from_stix(&objects);
+        let text = serde_json::to_string_pretty(&event)?;
+        match &args.out {
+            Some(path) => std::fs::write(path, text + "\n")
+                .with_context(|| format!("cannot write {}", path.display()))?,
+            None => println!("{text}"),
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn sensors(args: ExportArgs) -> Result<ExitCode> {
+    runtime()?.block_on(async {
+        let store = args.db.open().await?;
+        let caller = reader_of(store.as_ref(), &args.org).await?;
         let export = make(store.as_ref(), &caller, &args.collection).await?;
         std::fs::create_dir_all(&args.dir)
             .with_context(|| format!("cannot create {}", args.dir.display()))?;

@@ -13,6 +13,7 @@ pub mod hub;
 pub mod indicators;
 pub mod live;
 pub mod matching;
+pub mod misp_import;
 pub mod pattern;
 pub mod sightings;
 pub mod stix;
