@@ -142,10 +142,15 @@ fn comparison_values(expr: &CompExpr, out: &mut Vec<(Kind, String)>) -> Result<(
     match expr {
         CompExpr::Test(t) => test_values(t, out),
         CompExpr::Or(items) => items.iter().try_for_each(|i| comparison_values(i, out)),
-        CompExpr::And(_) => Err(
-            "it needs two properties of one object together (AND), which a sensor list cannot say"
-                .into(),
-        ),
+        CompExpr::And(items) => {
+            // `dst_ref.type = 'ipv4-addr' AND dst_ref.value = '…'` (as MISP writes addresses)
+            // says one value: the type test only restates what the value is.
+            let values: Vec<&CompExpr> = items.iter().filter(|i| !is_type_test(i)).collect();
+            match values.as_slice() {
+                [one] if values.len() < items.len() => comparison_values(one, out),
+                _ => Err("it needs two properties of one object together (AND), which a sensor list cannot say".into()),
+            }
+        }
     }
 }
 
@@ -250,6 +255,11 @@ mod tests {
                 (Kind::Sha256, "ab".into()),
                 (Kind::Network, "203.0.113.0/24".into())
             ]
+        );
+        assert_eq!(
+            values("[network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '198.51.100.9']").unwrap(),
+            vec![(Kind::Ip, "198.51.100.9".into())],
+            "MISP's form of an address"
         );
         for (pattern, reason) in [
             (
