@@ -20,6 +20,9 @@
 //! a common file extension ([`FILE_EXTENSION_TLDS`]) is taken for a file name unless it was
 //! defanged (`evil[.]zip` — the author marked it as an IoC). `files.evil.zip` is a domain.
 //!
+//! A domain written right after a `/` is dropped: outside a URL that is a path
+//! (`/docs/readme.md`) or an antivirus detection name (`Win32/Korplug.MK`, whose `.mk` is a TLD).
+//!
 //! URLs need a scheme (`http`, `https`, `ftp`, and their defanged `hxxp`, `fxp`); a host with a
 //! path but no scheme is extracted as its domain only. The domain inside a URL is not reported
 //! separately: the URL is the indicator.
@@ -234,11 +237,9 @@ impl Extractor {
     fn extract_into(&self, text: &str, base_chars: usize, out: &mut Vec<Ioc>) -> usize {
         let mut counted_bytes = 0;
         let mut counted_chars = base_chars;
-        for m in self.regex.find_iter(Input::new(text)) {
-            let kind = self.kinds[m.pattern().as_usize()];
-            let Some((raw, start)) = self.accept(kind, text, m.start(), m.end()) else {
-                continue;
-            };
+        let mut found = Vec::new();
+        self.candidates(text, 0..text.len(), true, &mut found);
+        for (kind, start, raw) in found {
             counted_chars += text[counted_bytes..start].chars().count();
             counted_bytes = start;
             let Some((kind, value)) = self.normalise(kind, raw) else {
@@ -256,6 +257,38 @@ impl Extractor {
         counted_chars + text[counted_bytes..].chars().count() - base_chars
     }
 
+    /// The accepted matches in `range` of `text`, in order. A rejected domain-shaped run
+    /// (`Win32/Exploit.CVE-2017-11882.BU`) is searched again, for the other kinds only: the
+    /// CVE id inside it is real, the `Agent.LT` of `Win32/Exploit.Agent.LT` is not a domain.
+    fn candidates<'t>(
+        &self,
+        text: &'t str,
+        range: std::ops::Range<usize>,
+        names: bool,
+        out: &mut Vec<(IocKind, usize, &'t str)>,
+    ) {
+        for m in self.regex.find_iter(Input::new(text).range(range)) {
+            let kind = self.kinds[m.pattern().as_usize()];
+            let is_name = matches!(kind, IocKind::Domain | IocKind::Email);
+            if is_name && !names {
+                continue;
+            }
+            match self.accept(kind, text, m.start(), m.end()) {
+                Some((raw, start)) => out.push((kind, start, raw)),
+                None if is_name && names => {
+                    // Start one character in: the automaton's word boundary stops it from
+                    // finding the same run again from its middle.
+                    let next = text[m.start()..]
+                        .chars()
+                        .next()
+                        .map_or(m.end(), |c| m.start() + c.len_utf8());
+                    self.candidates(text, next..m.end(), false, out);
+                }
+                None => {}
+            }
+        }
+    }
+
     /// Trims a match to what it means, or rejects it.
     fn accept<'t>(
         &self,
@@ -267,6 +300,8 @@ impl Extractor {
         let raw = &text[start..end];
         match kind {
             IocKind::Url => Some((trim_url(raw), start)),
+            // `Win32/Korplug.MK` is a detection name and `/docs/readme.md` a path, not domains.
+            IocKind::Domain if text[..start].ends_with('/') => None,
             IocKind::Domain | IocKind::Email => {
                 self.has_real_tld(kind, raw).then_some((raw, start))
             }
@@ -546,6 +581,12 @@ mod tests {
     fn file_names_are_not_domains() {
         check("ran svchost.exe and report.pdf and readme.md", &[]);
         check("cdn.evil.zip", &[(Domain, "cdn.evil.zip", 0, 12)]);
+        check("Win32/Korplug.MK", &[]);
+        check("Win32/Exploit.Agent.LT", &[]);
+        check(
+            "Win32/Exploit.CVE-2017-11882.BU",
+            &[(Cve, "CVE-2017-11882", 14, 14)],
+        );
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! report text, Suricata and Zeek exports.
 //!
 //! Built so far (issue 7): [`extract`] finds IoCs in report text (defanged forms included,
-//! character offsets kept), `list` reads CSV and one-per-line lists into STIX indicators,
-//! `warninglist` flags values that hit a MISP warning list (private ranges, public resolvers,
+//! character offsets kept), [`list`] reads CSV and one-per-line lists into STIX indicators,
+//! [`warninglist`] flags values that hit a MISP warning list (private ranges, public resolvers,
 //! top domains…). It may depend on `watchpost-stix` and `watchpost-pattern` only.
 //!
 //! # Example
@@ -19,3 +19,5 @@
 #![deny(missing_docs)]
 
 pub mod extract;
+pub mod list;
+pub mod warninglist;
