@@ -46,6 +46,12 @@ enum Command {
     Collection(commands::admin::CollectionCommand),
     /// Import STIX 2.1 files into a collection.
     Import(commands::admin::ImportArgs),
+    /// Print the IoCs of a report (IPs, CIDRs, domains, URLs, e-mails, hashes, CVE and ATT&CK
+    /// ids, defanged forms included) with their character offsets.
+    Extract(commands::extract::ExtractArgs),
+    /// Indicators: confirm one that a warning list flagged.
+    #[command(subcommand)]
+    Indicator(commands::indicator::IndicatorCommand),
     /// List the sightings the matchers stored.
     Sightings(commands::sightings::SightingsArgs),
     /// Warnings raised for the member organisations: list, show, acknowledge.
@@ -72,6 +78,8 @@ fn main() -> ExitCode {
         Command::Group(cmd) => commands::admin::group(cmd),
         Command::Collection(cmd) => commands::admin::collection(cmd),
         Command::Import(args) => commands::admin::import(args),
+        Command::Extract(args) => commands::extract::run(args),
+        Command::Indicator(cmd) => commands::indicator::run(cmd),
         Command::Feed(cmd) => commands::feed::run(cmd),
         Command::Watch(args) => commands::watch::run(args),
         Command::Sightings(args) => commands::sightings::run(args),
