@@ -6,6 +6,7 @@
 //! extract (ATT&CK ids are scored for Watchpost alone, ioc-finder found none in these tables).
 //! A predicted domain that is not labelled but is the host of a labelled URL counts neither way:
 //! whether the host of a URL is reported too is a choice of output, not a mistake of reading.
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 #[path = "../../../tests/reference/support.rs"]
 mod support;
