@@ -166,3 +166,64 @@ fn flagged_values_match_only_after_confirmation() {
         "26  url              http://evil.vn/a"
     );
 }
+
+#[test]
+fn reports_import_as_indicators() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("hub.db").display());
+    let cli = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .args(["--db", &db])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    cli(&[
+        "org",
+        "import",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../demo/directory.json"),
+    ]);
+    let intel = "0b5e7b7e-1111-4111-8111-000000000001";
+    cli(&[
+        "collection",
+        "add",
+        "Indicators",
+        "--id",
+        intel,
+        "--write",
+        "vncert",
+    ]);
+    // The script's address is not text a reader sees; CVE and ATT&CK ids are not indicators;
+    // the repeated domain becomes one indicator.
+    let html = dir.path().join("canh-bao.html");
+    std::fs::write(
+        &html,
+        "<html><head><style>p{}</style><script>var a='192.0.2.1';</script></head><body>\
+         <p>Mã độc khai thác CVE-2017-11882 (T1203), C2 <b>evil[.]vn</b> và evil.vn, \
+         IP 103.56.53[.]120.</p></body></html>",
+    )
+    .unwrap();
+    let out = cli(&[
+        "import",
+        html.to_str().unwrap(),
+        "--collection",
+        intel,
+        "--org",
+        "vncert",
+    ]);
+    assert!(out.contains("2 objects stored, 0 refused"), "{out}");
+    let report = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/data/reports/mustang_panda-README.adoc"
+    );
+    let out = cli(&["import", report, "--collection", intel, "--org", "vncert"]);
+    // Hand-counted in tests/data/reports/mustang_panda.labels.tsv: 28 SHA-1, 13 IPv4, 4 domains,
+    // 2 URLs (ATT&CK ids are not indicators).
+    assert!(out.contains("47 objects stored, 0 refused"), "{out}");
+}
