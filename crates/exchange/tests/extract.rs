@@ -204,3 +204,20 @@ fn two_hundred_megabytes_in_bounded_memory() {
         peak_rss_kib()
     );
 }
+
+/// Every IoC's character offset and length pick out, in the report, the text its byte offset
+/// starts; refanged and lower-cased, that text is the value (hashes, domains, addresses) or
+/// starts it (URLs keep their path's case).
+#[test]
+fn offsets_point_at_the_ioc_in_the_text() {
+    for name in REPORTS {
+        let text = std::fs::read_to_string(report(name)).unwrap();
+        let chars: Vec<char> = text.chars().collect();
+        for ioc in Extractor::get().extract(&text) {
+            let by_chars: String = chars[ioc.offset..ioc.offset + ioc.len].iter().collect();
+            assert!(text[ioc.byte_offset..].starts_with(&by_chars), "{ioc:?}");
+            let written = watchpost_exchange::extract::refang(&by_chars).to_ascii_lowercase();
+            assert_eq!(written, ioc.value.to_ascii_lowercase(), "{name}: {ioc:?}");
+        }
+    }
+}
