@@ -26,15 +26,17 @@ pub fn is_report(path: &Path) -> bool {
 pub fn read_report(path: &Path) -> Result<ListRead> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut read = ListRead::default();
-    let text = String::from_utf8_lossy(&bytes);
-    if let std::borrow::Cow::Owned(_) = text {
+    if let Err(e) = std::str::from_utf8(&bytes) {
+        let first = e.valid_up_to();
+        let line = 1 + bytes[..first].iter().filter(|&&b| b == b'\n').count();
         read.problems.push(list::Problem {
-            line: 0,
+            line,
             column: None,
-            message: "the file holds bytes that are not UTF-8; they were replaced by U+FFFD"
+            message: "bytes from here on are not all UTF-8; they were replaced by U+FFFD"
                 .to_owned(),
         });
     }
+    let text = String::from_utf8_lossy(&bytes);
     let html = path
         .extension()
         .and_then(|e| e.to_str())
