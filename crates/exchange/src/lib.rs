@@ -3,7 +3,10 @@
 //! Built so far: [`misp`], MISP event JSON to STIX 2.1 ([`misp::to_stix`]: single events,
 //! bare events, `{"response": [...]}` lists) and STIX 2.1 back to a MISP event
 //! ([`misp::from_stix`]); [`export`], indicators as sensors take them (Suricata datasets and
-//! rules, Zeek intel files, plain lists, STIX bundles).
+//! rules, Zeek intel files, plain lists, STIX bundles); [`extract`] finds IoCs in report text
+//! (defanged forms included, character offsets kept); [`list`] reads CSV and one-per-line
+//! lists into STIX indicators; [`warninglist`] flags values that hit a MISP warning list
+//! (private ranges, public resolvers, top domains…).
 //!
 //! It may depend on `watchpost-stix` and `watchpost-pattern` only, and does no I/O: it
 //! converts bytes and JSON trees it is handed; the binary reads files, serves and talks to the
@@ -29,4 +32,7 @@
 #![deny(missing_docs)]
 
 pub mod export;
+pub mod extract;
+pub mod list;
 pub mod misp;
+pub mod warninglist;

@@ -49,6 +49,12 @@ enum Command {
     /// Export a collection: a MISP event, or the files sensors load.
     #[command(subcommand)]
     Export(commands::export::ExportCommand),
+    /// Print the IoCs of a report (IPs, CIDRs, domains, URLs, e-mails, hashes, CVE and ATT&CK
+    /// ids, defanged forms included) with their character offsets.
+    Extract(commands::extract::ExtractArgs),
+    /// Indicators: confirm one that a warning list flagged.
+    #[command(subcommand)]
+    Indicator(commands::indicator::IndicatorCommand),
     /// List the sightings the matchers stored.
     Sightings(commands::sightings::SightingsArgs),
     /// Warnings raised for the member organisations: list, show, acknowledge.
@@ -76,6 +82,8 @@ fn main() -> ExitCode {
         Command::Collection(cmd) => commands::admin::collection(cmd),
         Command::Import(args) => commands::admin::import(args),
         Command::Export(cmd) => commands::export::run(cmd),
+        Command::Extract(args) => commands::extract::run(args),
+        Command::Indicator(cmd) => commands::indicator::run(cmd),
         Command::Feed(cmd) => commands::feed::run(cmd),
         Command::Watch(args) => commands::watch::run(args),
         Command::Sightings(args) => commands::sightings::run(args),

@@ -4,9 +4,10 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use std::io::BufRead;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use watchpost_exchange::list::ColumnMap;
 use watchpost_pattern::SyntaxChecker;
 use watchpost_stix::marking::Tlp;
 use watchpost_stix::reader::{Location, Reader};
@@ -16,6 +17,7 @@ use watchpost_store::{
 };
 use watchpost_taxii::server::ingest;
 
+use super::import_list;
 use super::misp_import;
 
 /// The database to work on.
@@ -138,18 +140,27 @@ pub enum CollectionCommand {
     },
 }
 
-/// Import STIX 2.1 files (bundles, arrays, single objects or JSON lines) into a collection.
-///
-/// MISP event JSON (`{"Event": …}`, `{"response": […]}` or a bare event) is recognised by its
-/// first key and converted to STIX 2.1 first; `--misp` reads every file as MISP.
+/// Import STIX 2.1 files (bundles, arrays, single objects or JSON lines), MISP event JSON,
+/// reports (`.txt`, `.md`, `.adoc`, `.html`: their IoCs become indicators) or a CSV file into a
+/// collection. MISP JSON (`{"Event": …}`, `{"response": […]}` or a bare event) is recognised
+/// by its first key; `--misp` reads every file as MISP. Indicator values on a MISP warning
+/// list are flagged and kept out of matching.
 #[derive(Args)]
 pub struct ImportArgs {
     /// Files to import.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "csv")]
     pub files: Vec<PathBuf>,
     /// Read the files as MISP event JSON (a single event, a bare event, a `response` list).
     #[arg(long)]
     pub misp: bool,
+    /// A CSV file (or a plain list, one value per line, with `--map value=0`) of indicator
+    /// values.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    /// Where the CSV's columns are, counted from 0: `value=2,type=auto,first_seen=0`.
+    /// `type=auto` (or no type) recognises each value by its form.
+    #[arg(long, default_value = "value=0,type=auto")]
+    pub map: String,
     /// The collection (its id).
     #[arg(long)]
     pub collection: String,
@@ -340,6 +351,21 @@ pub async fn import_files_as(
     let validator = Validator::new().with_pattern_syntax(SyntaxChecker);
     let mut report = ImportReport::default();
     for path in files {
+        if import_list::is_report(path) {
+            let read = import_list::read_report(path)?;
+            let values = import_list::flag_and_report(path, read);
+            store_values(
+                store,
+                &caller,
+                collection,
+                path,
+                &validator,
+                values,
+                &mut report,
+            )
+            .await?;
+            continue;
+        }
         let file =
             std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
         let mut buffered = std::io::BufReader::new(file);
@@ -410,6 +436,80 @@ pub async fn import_files_as(
     Ok(report)
 }
 
+/// Imports a CSV file (or plain list) through a column map.
+pub async fn import_csv(
+    store: &SqlStore,
+    org: &str,
+    collection: &str,
+    path: &Path,
+    map: &ColumnMap,
+) -> Result<ImportReport> {
+    let caller = importer(store, org).await?;
+    let validator = Validator::new().with_pattern_syntax(SyntaxChecker);
+    let read = import_list::read_csv(path, map)?;
+    let skipped = read.problems.iter().filter(|p| p.column.is_some()).count() as u64;
+    let values = import_list::flag_and_report(path, read);
+    let mut report = ImportReport::default();
+    store_values(
+        store,
+        &caller,
+        collection,
+        path,
+        &validator,
+        values,
+        &mut report,
+    )
+    .await?;
+    report.refused += skipped;
+    Ok(report)
+}
+
+pub async fn importer(store: &SqlStore, org: &str) -> Result<Caller> {
+    let org_id = store
+        .orgs()
+        .await?
+        .into_iter()
+        .find(|o| o.name == org)
+        .with_context(|| format!("organisation {org:?} was not found"))?
+        .id;
+    Ok(Caller {
+        user: "cli-import".into(),
+        org: org_id,
+        role: Role::Admin,
+    })
+}
+
+/// Validates and stores indicators built from a list or report.
+async fn store_values(
+    store: &SqlStore,
+    caller: &Caller,
+    collection: &str,
+    path: &Path,
+    validator: &Validator,
+    values: Vec<serde_json::Value>,
+    report: &mut ImportReport,
+) -> Result<()> {
+    let (mut batch, mut failures, mut issues) = (Vec::new(), Vec::new(), Vec::new());
+    for value in &values {
+        match ingest::prepare(value, validator, &mut issues) {
+            Ok(o) => batch.push(o),
+            Err(f) => {
+                eprintln!(
+                    "{}: {} refused: {}",
+                    path.display(),
+                    f.id,
+                    f.message.as_deref().unwrap_or("")
+                );
+                failures.push(f);
+            }
+        }
+        if batch.len() >= 1000 {
+            flush(store, caller, collection, &mut batch, &mut failures, report).await?;
+        }
+    }
+    flush(store, caller, collection, &mut batch, &mut failures, report).await
+}
+
 pub(crate) async fn flush(
     store: &SqlStore,
     caller: &Caller,
@@ -437,8 +537,14 @@ pub(crate) async fn flush(
 pub fn import(args: ImportArgs) -> Result<ExitCode> {
     runtime()?.block_on(async {
         let store = args.db.open().await?;
-        let report =
+        let mut report =
             import_files_as(&store, &args.org, &args.collection, &args.files, args.misp).await?;
+        if let Some(csv) = &args.csv {
+            let map: ColumnMap = args.map.parse().context("--map")?;
+            let more = import_csv(&store, &args.org, &args.collection, csv, &map).await?;
+            report.stored += more.stored;
+            report.refused += more.refused;
+        }
         if report.skipped > 0 {
             println!(
                 "{} objects stored, {} refused, {} MISP records skipped",

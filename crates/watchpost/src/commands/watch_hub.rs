@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
+use watchpost_exchange::warninglist;
 use watchpost_pattern::SyntaxChecker;
 use watchpost_stix::marking::{tlp_of, Tlp};
 use watchpost_stix::{Timestamp, Validator};
@@ -34,7 +35,9 @@ struct Indicator {
     recipients: Option<Value>,
 }
 
-/// The indicators a matcher should use now: STIX patterns, not revoked, not expired.
+/// The indicators a matcher should use now: STIX patterns, not revoked, not expired, and not
+/// held back by a warning-list hit (a private address or a public resolver would raise
+/// warnings all day) unless an analyst confirmed them (`watchpost indicator confirm`).
 fn current_indicators(bodies: &[(String, String)], now: i64) -> (Vec<IndicatorPattern>, Known) {
     let (mut list, mut known) = (Vec::new(), HashMap::new());
     for (_, body) in bodies {
@@ -46,7 +49,9 @@ fn current_indicators(bodies: &[(String, String)], now: i64) -> (Vec<IndicatorPa
             .and_then(|t| Timestamp::parse(t).ok())
             .is_some_and(|t| t.unix_micros() <= now);
         let revoked = v.get("revoked").and_then(Value::as_bool).unwrap_or(false);
-        let Some(indicator) = indicator_pattern(&v).filter(|_| !expired && !revoked) else {
+        let held = v.as_object().is_some_and(warninglist::held_back);
+        let Some(indicator) = indicator_pattern(&v).filter(|_| !expired && !revoked && !held)
+        else {
             continue;
         };
         let id = indicator.0.clone();
