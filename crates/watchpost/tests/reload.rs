@@ -151,9 +151,10 @@ fn indicators_added_revoked_and_expired_while_the_watch_follows() {
         m.contains(&1)
     });
 
-    // Imported while the watch runs: it matches once the set is rebuilt.
-    let soon = watchpost_stix_time(8);
-    let expires = Instant::now() + Duration::from_secs(8);
+    // Imported while the watch runs: it matches once the set is rebuilt. Indicator 3 expires
+    // 20 s after its import: time enough to be seen matching first on a loaded machine.
+    let soon = watchpost_stix_time(20);
+    let expires = Instant::now() + Duration::from_secs(20);
     import(
         vec![
             indicator(2, "2025-01-01T00:00:00.000Z", json!({})),
