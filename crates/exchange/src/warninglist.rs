@@ -241,6 +241,31 @@ impl WarningLists {
             .collect()
     }
 
+    /// Flags a STIX indicator whose pattern names a value on a list: sets [`FLAG_PROPERTY`]
+    /// and returns the hits. Only patterns that are a disjunction of single values are read
+    /// (what [`crate::export::values`] reads); one that needs two values at once cannot be
+    /// matched by a single benign value, so it is left unflagged.
+    pub fn flag_indicator(&self, indicator: &mut serde_json::Map<String, Value>) -> Vec<Hit> {
+        let Some(pattern) = indicator.get("pattern").and_then(Value::as_str) else {
+            return Vec::new();
+        };
+        let Ok(values) = crate::export::values(pattern) else {
+            return Vec::new();
+        };
+        let mut hits: Vec<Hit> = Vec::new();
+        for (kind, value) in values {
+            for hit in self.check(ioc_kind(kind, &value), &value) {
+                if !hits.contains(&hit) {
+                    hits.push(hit);
+                }
+            }
+        }
+        if !hits.is_empty() {
+            indicator.insert(FLAG_PROPERTY.into(), Self::flag_value(&hits));
+        }
+        hits
+    }
+
     /// The hits as the value of [`FLAG_PROPERTY`].
     pub fn flag_value(hits: &[Hit]) -> Value {
         Value::Array(
@@ -260,6 +285,23 @@ pub fn held_back(indicator: &serde_json::Map<String, Value>) -> bool {
         .is_some_and(|hits| !hits.is_empty());
     let confirmed = indicator.get(CONFIRMED_PROPERTY) == Some(&Value::Bool(true));
     flagged && !confirmed
+}
+
+fn ioc_kind(kind: crate::export::Kind, value: &str) -> IocKind {
+    use crate::export::Kind;
+    let v6 = value.contains(':');
+    match kind {
+        Kind::Ip if v6 => IocKind::Ipv6,
+        Kind::Ip => IocKind::Ipv4,
+        Kind::Network if v6 => IocKind::Ipv6Cidr,
+        Kind::Network => IocKind::Ipv4Cidr,
+        Kind::Domain => IocKind::Domain,
+        Kind::Url => IocKind::Url,
+        Kind::Md5 => IocKind::Md5,
+        Kind::Sha1 => IocKind::Sha1,
+        Kind::Sha256 => IocKind::Sha256,
+        Kind::Email => IocKind::Email,
+    }
 }
 
 fn misp_types(kind: IocKind) -> &'static [&'static str] {
@@ -397,5 +439,38 @@ mod tests {
         assert!(held_back(&ind));
         ind.insert(CONFIRMED_PROPERTY.into(), Value::Bool(true));
         assert!(!held_back(&ind));
+    }
+
+    fn indicator(pattern: &str) -> serde_json::Map<String, Value> {
+        let mut ind = serde_json::Map::new();
+        ind.insert("type".into(), "indicator".into());
+        ind.insert("pattern".into(), pattern.into());
+        ind
+    }
+
+    #[test]
+    fn indicators_are_flagged_by_the_values_of_their_patterns() {
+        let lists = WarningLists::embedded();
+        let mut resolver =
+            indicator("[ipv4-addr:value = '46.183.220.81'] OR [ipv4-addr:value = '8.8.8.8']");
+        let hits = lists.flag_indicator(&mut resolver);
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert_eq!(hits[0].list, "public-dns-v4");
+        assert!(held_back(&resolver));
+
+        let mut block = indicator("[ipv4-addr:value ISSUBSET '192.168.0.0/16']");
+        assert_eq!(lists.flag_indicator(&mut block)[0].list, "rfc1918");
+        let mut v6 = indicator("[ipv6-addr:value = 'fe80::1']");
+        assert_eq!(lists.flag_indicator(&mut v6)[0].list, "ipv6-linklocal");
+
+        // Neither a value off every list nor a pattern of two values at once is flagged.
+        let mut clean = indicator("[domain-name:value = 'adineohler.com']");
+        assert!(lists.flag_indicator(&mut clean).is_empty());
+        assert!(!held_back(&clean));
+        let mut both = indicator(
+            "[network-traffic:dst_ref.value = '8.8.8.8' AND network-traffic:dst_port = 53]",
+        );
+        assert!(lists.flag_indicator(&mut both).is_empty());
+        assert!(!both.contains_key(FLAG_PROPERTY));
     }
 }

@@ -88,6 +88,11 @@ pub trait Store: Send + Sync {
         error: Option<&str>,
     ) -> Result<()>;
 
+    /// The MISP events a feed has stored, as (event UUID, the manifest timestamp stored).
+    async fn feed_events(&self, feed: i64) -> Result<Vec<(String, String)>>;
+    /// Records that a feed stored an event at its manifest timestamp.
+    async fn record_feed_event(&self, feed: i64, uuid: &str, timestamp: &str) -> Result<()>;
+
     /// Sets an organisation's directory entry (focal points and constituency, as JSON that
     /// `watchpost-warn` reads), replacing the previous one.
     async fn set_directory_entry(&self, org_name: &str, entry: &str) -> Result<()>;

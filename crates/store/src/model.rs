@@ -314,6 +314,8 @@ pub fn timestamp_text(micros: Micros) -> String {
 pub struct Feed {
     /// Its number in this hub.
     pub id: i64,
+    /// What the remote speaks.
+    pub kind: FeedKind,
     /// The remote API root URL, ending in `/`.
     pub api_root: String,
     /// The remote collection id.
@@ -334,10 +336,41 @@ pub struct Feed {
     pub last_error: Option<String>,
 }
 
+/// What a feed's remote speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FeedKind {
+    /// A TAXII 2.1 collection, read by `added_after` pages.
+    Taxii,
+    /// A MISP feed: `manifest.json` and one `<uuid>.json` file per event.
+    Misp,
+}
+
+impl FeedKind {
+    /// The kind's name as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedKind::Taxii => "taxii",
+            FeedKind::Misp => "misp",
+        }
+    }
+
+    /// The kind of a stored name.
+    pub fn parse(name: &str) -> Option<FeedKind> {
+        match name {
+            "taxii" => Some(FeedKind::Taxii),
+            "misp" => Some(FeedKind::Misp),
+            _ => None,
+        }
+    }
+}
+
 /// A feed to be added.
 #[derive(Clone, Debug)]
 pub struct NewFeed {
-    /// The remote API root URL.
+    /// What the remote speaks.
+    pub kind: FeedKind,
+    /// The remote API root URL (a MISP feed's base URL, where `manifest.json` is).
     pub api_root: String,
     /// The remote collection id.
     pub remote: String,

@@ -8,9 +8,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use watchpost_stix::marking::Tlp;
 use watchpost_store::{
-    Caller, Channel, DeliveryStatus, NewCollection, NewDelivery, NewObject, NewOrg, NewUser,
-    NewWarning, Query, Role, SqlStore, StatusDetail, Store, StoreError, VersionFilter,
-    WarningFilter, WarningStatus,
+    Caller, Channel, DeliveryStatus, FeedKind, NewCollection, NewDelivery, NewFeed, NewObject,
+    NewOrg, NewUser, NewWarning, Query, Role, SqlStore, StatusDetail, Store, StoreError,
+    VersionFilter, WarningFilter, WarningStatus,
 };
 
 /// A store under test and what keeps its database alive.
@@ -86,6 +86,7 @@ suite!(
     acknowledging_cancels_pending_deliveries,
     escalation_enqueues_the_next_level_exactly_once,
     warnings_are_listed_with_filters,
+    misp_feeds_remember_each_event_stored,
 );
 
 const A: &str = "cert-a";
@@ -1370,4 +1371,76 @@ async fn warnings_are_listed_with_filters(db: Db) {
     };
     assert!(list(odd).await.is_empty());
     assert!(store.warning("nope").await.unwrap().is_none());
+}
+
+async fn misp_feeds_remember_each_event_stored(db: Db) {
+    let store = &db.store;
+    three_orgs(store).await;
+    let local = collection(store, None, None).await;
+    let feed = |kind, url: &str| NewFeed {
+        kind,
+        api_root: url.into(),
+        remote: String::new(),
+        collection: local.clone(),
+        org_name: A.into(),
+        auth: None,
+        interval_secs: 60,
+    };
+    let misp = store
+        .add_feed(feed(FeedKind::Misp, "http://127.0.0.1:9/feed"))
+        .await
+        .unwrap();
+    assert_eq!(misp.kind, FeedKind::Misp);
+    assert_eq!(misp.api_root, "http://127.0.0.1:9/feed/");
+    let again = store
+        .add_feed(feed(FeedKind::Misp, "http://127.0.0.1:9/feed/"))
+        .await
+        .unwrap_err();
+    assert!(matches!(again, StoreError::Conflict(_)), "{again}");
+    // A TAXII feed of another URL lives beside it, and keeps its kind.
+    store
+        .add_feed(feed(FeedKind::Taxii, "http://127.0.0.1:9/taxii2/api/"))
+        .await
+        .unwrap();
+    let kinds: Vec<FeedKind> = store
+        .feeds()
+        .await
+        .unwrap()
+        .iter()
+        .map(|f| f.kind)
+        .collect();
+    assert_eq!(kinds, [FeedKind::Misp, FeedKind::Taxii]);
+
+    assert!(store.feed_events(misp.id).await.unwrap().is_empty());
+    let event = "5e6f7a8b-0000-4000-8000-000000000001";
+    store
+        .record_feed_event(misp.id, event, "1700000000")
+        .await
+        .unwrap();
+    store
+        .record_feed_event(
+            misp.id,
+            "5e6f7a8b-0000-4000-8000-000000000002",
+            "1700000001",
+        )
+        .await
+        .unwrap();
+    // A newer version of the event replaces the timestamp rather than adding a row.
+    store
+        .record_feed_event(misp.id, event, "1700009999")
+        .await
+        .unwrap();
+    let mut seen = store.feed_events(misp.id).await.unwrap();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            (event.to_string(), "1700009999".to_string()),
+            (
+                "5e6f7a8b-0000-4000-8000-000000000002".to_string(),
+                "1700000001".to_string()
+            ),
+        ]
+    );
+    assert!(store.feed_events(misp.id + 1).await.unwrap().is_empty());
 }

@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 use std::sync::Arc;
 use std::time::Duration;
 use watchpost_stix::Validator;
-use watchpost_store::{Caller, Feed, Role, StatusDetail, Store, StoreError};
+use watchpost_store::{Caller, Feed, FeedKind, Role, StatusDetail, Store, StoreError};
 
 /// Why a poll failed.
 #[derive(Debug, thiserror::Error)]
@@ -205,7 +205,8 @@ impl Poller {
             match self.store.feeds().await {
                 Ok(feeds) => {
                     let now = watchpost_stix::Timestamp::now().unix_micros();
-                    for feed in feeds {
+                    // MISP feeds have their own poller.
+                    for feed in feeds.into_iter().filter(|f| f.kind == FeedKind::Taxii) {
                         let due = feed
                             .last_polled
                             .is_none_or(|at| now - at >= feed.interval_secs * 1_000_000);

@@ -94,6 +94,7 @@ async fn polling_resumes_from_the_last_date_added() {
         .await
         .unwrap();
     let feed = NewFeed {
+        kind: watchpost_store::FeedKind::Taxii,
         api_root: api_root.clone(),
         remote: REMOTE.into(),
         collection: local_id.clone(),

@@ -145,7 +145,7 @@ fn normalise_url(url: &str) -> Result<(Backend, String)> {
 }
 
 /// The schema's migrations, embedded in the binary: (version, description, SQLite, PostgreSQL).
-const MIGRATIONS: [(i64, &str, &str, &str); 5] = [
+const MIGRATIONS: [(i64, &str, &str, &str); 6] = [
     (
         1,
         "knowledge base",
@@ -175,6 +175,12 @@ const MIGRATIONS: [(i64, &str, &str, &str); 5] = [
         "warnings",
         include_str!("../../migrations/sqlite/0005_warnings.sql"),
         include_str!("../../migrations/postgres/0005_warnings.sql"),
+    ),
+    (
+        6,
+        "misp feeds",
+        include_str!("../../migrations/sqlite/0006_misp_feeds.sql"),
+        include_str!("../../migrations/postgres/0006_misp_feeds.sql"),
     ),
 ];
 
@@ -316,6 +322,12 @@ impl crate::Store for SqlStore {
         error: Option<&str>,
     ) -> Result<()> {
         feeds::record_poll(self, feed, last_added, error).await
+    }
+    async fn feed_events(&self, feed: i64) -> Result<Vec<(String, String)>> {
+        feeds::events(self, feed).await
+    }
+    async fn record_feed_event(&self, feed: i64, uuid: &str, timestamp: &str) -> Result<()> {
+        feeds::record_event(self, feed, uuid, timestamp).await
     }
     async fn set_directory_entry(&self, org_name: &str, entry: &str) -> Result<()> {
         directory::set_entry(self, org_name, entry).await

@@ -1,6 +1,8 @@
-//! `feed add` and `feed poll`: remote TAXII 2.1 collections polled into this hub.
+//! `feed add` and `feed poll`: remote TAXII 2.1 collections and MISP feeds polled into this
+//! hub.
 
 use super::admin::{runtime, DbArg};
+use super::misp_feed::MispFeeds;
 use anyhow::{bail, Context, Result};
 use base64::Engine;
 use clap::Subcommand;
@@ -9,18 +11,23 @@ use std::sync::Arc;
 use watchpost_pattern::SyntaxChecker;
 use watchpost_stix::marking::Tlp;
 use watchpost_stix::Validator;
-use watchpost_store::{NewCollection, NewFeed, SqlStore, Store};
+use watchpost_store::{Feed, FeedKind, NewCollection, NewFeed, SqlStore, Store};
 use watchpost_taxii::client::Poller;
 
 #[derive(Subcommand)]
 pub enum FeedCommand {
-    /// Poll a remote TAXII 2.1 collection on a schedule (`watchpost serve` does the polling).
+    /// Poll a remote TAXII 2.1 collection, or a MISP feed, on a schedule (`watchpost serve`
+    /// does the polling).
     Add {
-        /// The remote API root, e.g. https://hub.example.org/taxii2/api/.
+        /// The remote API root, e.g. https://hub.example.org/taxii2/api/; with --misp, the
+        /// feed's URL, where its manifest.json is.
         url: String,
-        /// The remote collection's id.
+        /// The remote collection's id (TAXII feeds).
+        #[arg(long, required_unless_present = "misp", conflicts_with = "misp")]
+        collection: Option<String>,
+        /// The URL is a MISP feed (manifest.json and one <uuid>.json file per event).
         #[arg(long)]
-        collection: String,
+        misp: bool,
         /// The local collection to fill; by default one with the remote's id, created readable
         /// by every member and writable by --org.
         #[arg(long)]
@@ -53,6 +60,7 @@ pub fn run(cmd: FeedCommand) -> Result<ExitCode> {
             FeedCommand::Add {
                 url,
                 collection,
+                misp,
                 into,
                 org,
                 user,
@@ -74,22 +82,33 @@ pub fn run(cmd: FeedCommand) -> Result<ExitCode> {
                     (None, None) => None,
                 };
                 let store = db.open().await?;
+                let (kind, remote) = if misp {
+                    (FeedKind::Misp, String::new())
+                } else {
+                    let remote = collection.context("a TAXII feed needs --collection")?;
+                    (FeedKind::Taxii, remote)
+                };
                 let local = match into {
                     Some(id) => id,
-                    None => local_collection(&store, &collection, &org).await?,
+                    None => local_collection(&store, kind, &url, &remote, &org).await?,
                 };
                 let feed = NewFeed {
+                    kind,
                     api_root: url,
-                    remote: collection,
+                    remote,
                     collection: local,
                     org_name: org,
                     auth,
                     interval_secs: every,
                 };
                 let feed = store.add_feed(feed).await?;
+                let source = match feed.kind {
+                    FeedKind::Taxii => format!("{}collections/{}", feed.api_root, feed.remote),
+                    FeedKind::Misp => format!("MISP feed {}manifest.json", feed.api_root),
+                };
                 println!(
-                    "feed {}: {}collections/{} into collection {} every {} s",
-                    feed.id, feed.api_root, feed.remote, feed.collection, feed.interval_secs
+                    "feed {}: {source} into collection {} every {} s",
+                    feed.id, feed.collection, feed.interval_secs
                 );
                 Ok(ExitCode::SUCCESS)
             }
@@ -98,11 +117,29 @@ pub fn run(cmd: FeedCommand) -> Result<ExitCode> {
     })
 }
 
-async fn local_collection(store: &SqlStore, remote: &str, org: &str) -> Result<String> {
+/// The local collection a feed fills by default: the remote's id for TAXII, an id derived
+/// from the URL for MISP (so adding the same feed again finds it).
+async fn local_collection(
+    store: &SqlStore,
+    kind: FeedKind,
+    url: &str,
+    remote: &str,
+    org: &str,
+) -> Result<String> {
+    let (id, description) = match kind {
+        FeedKind::Taxii => (remote.to_string(), "Polled from a remote TAXII 2.1 server"),
+        FeedKind::Misp => (
+            uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, url.as_bytes()).to_string(),
+            "Polled from a MISP feed",
+        ),
+    };
     let new = NewCollection {
-        id: Some(remote.to_string()),
-        title: format!("Feed {remote}"),
-        description: Some("Polled from a remote TAXII 2.1 server".into()),
+        id: Some(id.clone()),
+        title: match kind {
+            FeedKind::Taxii => format!("Feed {remote}"),
+            FeedKind::Misp => format!("MISP feed {url}"),
+        },
+        description: Some(description.into()),
         readers: None,
         writers: vec![org.to_string()],
         default_tlp: Tlp::Green,
@@ -110,7 +147,7 @@ async fn local_collection(store: &SqlStore, remote: &str, org: &str) -> Result<S
     };
     match store.add_collection(new).await {
         Ok(id) => Ok(id),
-        Err(watchpost_store::StoreError::Conflict(_)) => Ok(remote.to_string()),
+        Err(watchpost_store::StoreError::Conflict(_)) => Ok(id),
         Err(e) => Err(e.into()),
     }
 }
@@ -124,8 +161,16 @@ async fn poll_all(store: Arc<SqlStore>) -> Result<ExitCode> {
     if feeds.is_empty() {
         bail!("no feeds: add one with `watchpost feed add`");
     }
+    let misp = MispFeeds::new(
+        store.clone(),
+        Validator::new().with_pattern_syntax(SyntaxChecker),
+    )?;
     let mut failed = false;
     for feed in feeds {
+        if feed.kind == FeedKind::Misp {
+            failed |= !poll_misp(&misp, &feed).await;
+            continue;
+        }
         match poller.poll(&feed).await {
             Ok(r) => {
                 println!(
@@ -151,4 +196,25 @@ async fn poll_all(store: Arc<SqlStore>) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Polls one MISP feed and prints what it did; false when it failed or lost events.
+async fn poll_misp(misp: &MispFeeds, feed: &Feed) -> bool {
+    match misp.poll(feed).await {
+        Ok(r) => {
+            println!(
+                "feed {}: {} events listed, {} fetched, {} objects stored, {} refused, \
+                 {} indicators on a warning list",
+                feed.id, r.listed, r.fetched, r.stored, r.refused, r.flagged
+            );
+            for p in &r.problems {
+                println!("  {p}");
+            }
+            r.problems.is_empty()
+        }
+        Err(e) => {
+            eprintln!("feed {}: {e:#}", feed.id);
+            false
+        }
+    }
 }

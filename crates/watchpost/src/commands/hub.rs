@@ -225,6 +225,11 @@ async fn run_server(
         Validator::new().with_pattern_syntax(SyntaxChecker),
     );
     tokio::spawn(Arc::new(poller).run());
+    let misp = super::misp_feed::MispFeeds::new(
+        store.clone(),
+        Validator::new().with_pattern_syntax(SyntaxChecker),
+    )?;
+    tokio::spawn(Arc::new(misp).run());
     let validator = Validator::new().with_pattern_syntax(SyntaxChecker);
     let store_for_ack = store.clone() as Arc<dyn Store>;
     let server = Server::new(store, validator, Config::default());

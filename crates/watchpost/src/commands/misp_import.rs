@@ -8,6 +8,7 @@ use serde_json::Value;
 use std::io::{BufRead, Read};
 use std::path::Path;
 use watchpost_exchange::misp::{to_stix, Options};
+use watchpost_exchange::warninglist::WarningLists;
 use watchpost_stix::Validator;
 use watchpost_store::{Caller, SqlStore, StatusDetail};
 use watchpost_taxii::server::ingest;
@@ -56,7 +57,38 @@ pub fn convert(path: &Path, mut reader: impl Read) -> Result<(Vec<Value>, u64)> 
     for problem in &conversion.problems {
         eprintln!("{}: {problem}", path.display());
     }
-    Ok((conversion.objects, conversion.problems.len() as u64))
+    let mut objects = conversion.objects;
+    for line in flag_warning_lists(&WarningLists::embedded(), &mut objects) {
+        println!("{}: {line}", path.display());
+    }
+    Ok((objects, conversion.problems.len() as u64))
+}
+
+/// Flags the indicators whose value is on a MISP warning list, so that watches leave them out
+/// until an analyst confirms them; returns one line per flagged indicator.
+pub fn flag_warning_lists(lists: &WarningLists, objects: &mut [Value]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for object in objects.iter_mut() {
+        let Some(indicator) = object.as_object_mut() else {
+            continue;
+        };
+        if indicator.get("type").and_then(Value::as_str) != Some("indicator") {
+            continue;
+        }
+        let hits = lists.flag_indicator(indicator);
+        if !hits.is_empty() {
+            let names: Vec<String> = hits
+                .iter()
+                .map(|h| format!("{} ({})", h.list, h.name))
+                .collect();
+            let id = indicator.get("id").and_then(Value::as_str).unwrap_or("");
+            lines.push(format!(
+                "{id} is on a warning list: {}; kept out of matching until confirmed",
+                names.join(", ")
+            ));
+        }
+    }
+    lines
 }
 
 /// Stores converted objects in batches, each checked as an uploaded object would be.

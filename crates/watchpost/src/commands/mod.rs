@@ -16,6 +16,7 @@ pub mod indicator;
 pub mod indicators;
 pub mod live;
 pub mod matching;
+pub mod misp_feed;
 pub mod misp_import;
 pub mod pattern;
 pub mod sightings;
