@@ -132,14 +132,19 @@ pub struct ListRead {
 /// taken for a header and skipped silently.
 pub fn read_csv(bytes: &[u8], map: &ColumnMap) -> ListRead {
     let mut out = ListRead::default();
-    for (line_no, line) in lines(bytes, &mut out.problems) {
-        let cells = match split_csv(&line) {
+    let all = lines(bytes, &mut out.problems);
+    let mut next = 0;
+    while let Some((line_no, line)) = all.get(next) {
+        let line_no = *line_no;
+        let (cells, used) = split_record(&all[next..]);
+        next += used;
+        let cells = match cells {
             Ok(cells) => cells,
             Err(message) => {
                 out.problems.push(Problem {
                     line: line_no,
                     column: None,
-                    message,
+                    message: format!("{message} (it starts `{}`)", shorten(line)),
                 });
                 continue;
             }
@@ -203,7 +208,31 @@ fn lines(bytes: &[u8], problems: &mut Vec<Problem>) -> Vec<(usize, String)> {
     out
 }
 
-/// Splits one CSV line (RFC 4180 quoting, `""` for a quote inside quotes).
+/// How many lines a quoted field may span; a stray quote must not swallow the rest of a file.
+const MAX_RECORD_LINES: usize = 100;
+
+/// Splits the record that starts at `lines[0]`: a quoted field may go on over the next lines
+/// (RFC 4180). Returns the cells and how many lines they took; an unclosed quote costs its
+/// first line only, so the records after it are still read.
+fn split_record(lines: &[(usize, String)]) -> (Result<Vec<String>, String>, usize) {
+    let mut text = lines[0].1.clone();
+    for used in 1..=lines.len().min(MAX_RECORD_LINES) {
+        if let Ok(cells) = split_csv(&text) {
+            return (Ok(cells), used);
+        }
+        if let Some((_, more)) = lines.get(used) {
+            text.push('\n');
+            text.push_str(more);
+        }
+    }
+    let message = format!(
+        "a quoted field is not closed on its line or the {} after it",
+        MAX_RECORD_LINES - 1
+    );
+    (Err(message), 1)
+}
+
+/// Splits one CSV record (RFC 4180 quoting, `""` for a quote inside quotes).
 fn split_csv(line: &str) -> Result<Vec<String>, String> {
     let mut cells = Vec::new();
     let mut cell = String::new();
@@ -498,5 +527,36 @@ mod tests {
             read.problems[0].to_string(),
             "line 5: `report.pdf` is not an IoC Watchpost recognises"
         );
+    }
+
+    #[test]
+    fn quoted_fields_may_span_lines_and_an_unclosed_quote_costs_one_line() {
+        let csv = "value,note\n\
+                   198.51.100.7,\"seen in two\nlines, with a comma\"\n\
+                   evil.example.com,plain\n\
+                   203.0.113.9,\"never closed\n";
+        let read = read_csv(csv.as_bytes(), &map("value=0"));
+        let values: Vec<(usize, &str)> = read
+            .records
+            .iter()
+            .map(|r| (r.line, r.value.as_str()))
+            .collect();
+        assert_eq!(
+            values,
+            [(2, "198.51.100.7"), (4, "evil.example.com")],
+            "{read:?}"
+        );
+        assert_eq!(read.problems.len(), 1, "{:?}", read.problems);
+        assert_eq!(read.problems[0].line, 5);
+        assert!(read.problems[0].message.contains("not closed"));
+
+        // A stray quote early on does not swallow the records after it.
+        let mut long = String::from("\"stray,1\n");
+        for i in 0..150 {
+            long.push_str(&format!("10.9.{}.{},x\n", i / 200, i % 200 + 1));
+        }
+        let read = read_csv(long.as_bytes(), &map("value=0"));
+        assert_eq!(read.problems.len(), 1, "{:?}", read.problems);
+        assert_eq!(read.records.len(), 150);
     }
 }
