@@ -93,6 +93,11 @@ pub trait Store: Send + Sync {
     /// Records that a feed stored an event at its manifest timestamp.
     async fn record_feed_event(&self, feed: i64, uuid: &str, timestamp: &str) -> Result<()>;
 
+    /// The risk trends `caller` may see: sightings counted under the same rules as a read of
+    /// the sighting (and of the indicator's links and names), warnings of the caller's
+    /// organisation (every organisation's for an admin).
+    async fn trends(&self, caller: &Caller, query: &TrendQuery) -> Result<Trends>;
+
     /// Sets an organisation's directory entry (focal points and constituency, as JSON that
     /// `watchpost-warn` reads), replacing the previous one.
     async fn set_directory_entry(&self, org_name: &str, entry: &str) -> Result<()>;

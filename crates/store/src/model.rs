@@ -606,3 +606,61 @@ pub struct WarningFilter {
     /// At most this many (all when `None`).
     pub limit: Option<usize>,
 }
+
+/// What the risk-trend dashboard asks for: a span of days cut into buckets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrendQuery {
+    /// The first day counted (days since the epoch, UTC).
+    pub from_day: i64,
+    /// The day after the last one counted.
+    pub to_day: i64,
+    /// Days per bucket: 1 for days, 7 for weeks.
+    pub bucket_days: i64,
+    /// How many entries each ranking keeps.
+    pub top: usize,
+}
+
+/// One bucket of a trend's time series.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrendBucket {
+    /// Its first day (days since the epoch, UTC).
+    pub start_day: i64,
+    /// Sightings counted (the sum of each sighting's `count`).
+    pub sightings: i64,
+    /// Warnings raised.
+    pub warnings: i64,
+    /// Indicators sighted in the bucket and never before.
+    pub new_indicators: i64,
+    /// Indicators sighted in the bucket that had been sighted before it.
+    pub recurring_indicators: i64,
+}
+
+/// One entry of a ranking: what, and how many sightings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tally {
+    /// The STIX id, when the entry is an object.
+    pub id: Option<String>,
+    /// What is shown: a name, a sector, an organisation.
+    pub label: String,
+    /// Sightings counted.
+    pub count: i64,
+}
+
+/// The risk trends a caller may see over a span of days.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Trends {
+    /// Every bucket of the span, empty ones included, oldest first.
+    pub buckets: Vec<TrendBucket>,
+    /// Sightings by the sector of the organisation where they were made.
+    pub by_sector: Vec<Tally>,
+    /// Sightings by organisation.
+    pub by_org: Vec<Tally>,
+    /// Sightings by the malware their indicators indicate.
+    pub by_malware: Vec<Tally>,
+    /// Sightings by threat actor or intrusion set.
+    pub by_actor: Vec<Tally>,
+    /// Sightings by ATT&CK technique (attack pattern).
+    pub by_technique: Vec<Tally>,
+    /// The most sighted indicators.
+    pub top_indicators: Vec<Tally>,
+}

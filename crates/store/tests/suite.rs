@@ -9,8 +9,8 @@ use std::sync::Arc;
 use watchpost_stix::marking::Tlp;
 use watchpost_store::{
     Caller, Channel, DeliveryStatus, FeedKind, NewCollection, NewDelivery, NewFeed, NewObject,
-    NewOrg, NewUser, NewWarning, Query, Role, SqlStore, StatusDetail, Store, StoreError,
-    VersionFilter, WarningFilter, WarningStatus,
+    NewOrg, NewUser, NewWarning, Query, Role, SqlStore, StatusDetail, Store, StoreError, Tally,
+    TrendQuery, VersionFilter, WarningFilter, WarningStatus,
 };
 
 /// A store under test and what keeps its database alive.
@@ -87,6 +87,7 @@ suite!(
     escalation_enqueues_the_next_level_exactly_once,
     warnings_are_listed_with_filters,
     misp_feeds_remember_each_event_stored,
+    trends_count_only_what_the_caller_may_read,
 );
 
 const A: &str = "cert-a";
@@ -1443,4 +1444,229 @@ async fn misp_feeds_remember_each_event_stored(db: Db) {
         ]
     );
     assert!(store.feed_events(misp.id + 1).await.unwrap().is_empty());
+}
+
+const DAY: i64 = 86_400 * SECOND;
+/// A day of the trend tests: 2023-11-09.
+const D: i64 = 19_670;
+
+/// A STIX object of the trend tests, its version taken from `modified`.
+fn sdo(body: serde_json::Value, tlp: Option<Tlp>) -> NewObject {
+    let version = body["modified"]
+        .as_str()
+        .map(|m| watchpost_stix::Timestamp::parse(m).unwrap().unix_micros());
+    NewObject {
+        id: body["id"].as_str().unwrap().into(),
+        object_type: body["type"].as_str().unwrap().into(),
+        version,
+        spec_version: "2.1".into(),
+        tlp,
+        recipients: Vec::new(),
+        body: body.to_string(),
+    }
+}
+
+fn stamp(micros: i64) -> String {
+    watchpost_stix::Timestamp::from_unix_micros(micros).to_string()
+}
+
+fn trend_sighting(
+    n: u32,
+    indicator: u32,
+    org: &str,
+    day: i64,
+    count: i64,
+    rev: i64,
+) -> serde_json::Value {
+    json!({"type": "sighting", "spec_version": "2.1",
+        "id": format!("sighting--{n:08x}-0000-4000-8000-000000000000"),
+        "created": stamp(T0), "modified": stamp(T0 + rev * SECOND),
+        "sighting_of_ref": format!("indicator--{indicator:08x}-0000-4000-8000-000000000000"),
+        "where_sighted_refs": [org], "count": count,
+        "first_seen": stamp(day * DAY + 3600 * SECOND), "last_seen": stamp(day * DAY + 7200 * SECOND)})
+}
+
+fn labels(tallies: &[Tally]) -> Vec<(String, i64)> {
+    tallies.iter().map(|t| (t.label.clone(), t.count)).collect()
+}
+
+async fn trends_count_only_what_the_caller_may_read(db: Db) {
+    let store = &db.store;
+    let mut callers = Vec::new();
+    for (name, sector) in [(A, "energy"), (B, "financial-services"), (C, "government")] {
+        let org = store
+            .add_org(NewOrg {
+                name: name.into(),
+                sector: Some(sector.into()),
+                country: Some("VN".into()),
+            })
+            .await
+            .unwrap();
+        callers.push(Caller {
+            user: format!("{name}-analyst"),
+            org: org.id,
+            role: Role::Analyst,
+        });
+    }
+    let (a, b, c) = (&callers[0], &callers[1], &callers[2]);
+    let open = collection(store, None, None).await;
+    let a_only = collection(store, Some(&[A]), None).await;
+    let ind = |n: u32, name: &str| {
+        json!({"type": "indicator", "spec_version": "2.1",
+        "id": format!("indicator--{n:08x}-0000-4000-8000-000000000000"), "name": name,
+        "created": V1, "modified": V1, "pattern": "[ipv4-addr:value = '203.0.113.1']",
+        "pattern_type": "stix", "valid_from": V1})
+    };
+    let rel = |n: u32, from: u32, to: &str| {
+        json!({"type": "relationship", "spec_version": "2.1",
+        "id": format!("relationship--{n:08x}-0000-4000-8000-000000000000"),
+        "created": V1, "modified": V1, "relationship_type": "indicates",
+        "source_ref": format!("indicator--{from:08x}-0000-4000-8000-000000000000"), "target_ref": to})
+    };
+    let plugx = "malware--00000001-0000-4000-8000-000000000000";
+    let phishing = "attack-pattern--00000001-0000-4000-8000-000000000000";
+    let lotus = "intrusion-set--00000001-0000-4000-8000-000000000000";
+    let green = vec![
+        sdo(ind(1, "C2 one"), None),
+        sdo(ind(2, "C2 two"), None),
+        sdo(ind(3, "Beacon three"), None),
+        sdo(
+            json!({"type": "malware", "spec_version": "2.1", "id": plugx, "name": "PlugX",
+            "is_family": true, "created": V1, "modified": V1}),
+            None,
+        ),
+        sdo(
+            json!({"type": "attack-pattern", "spec_version": "2.1", "id": phishing, "name": "Phishing",
+            "created": V1, "modified": V1, "external_references": [
+                {"source_name": "mitre-attack", "external_id": "T1566"}]}),
+            None,
+        ),
+        sdo(rel(1, 1, plugx), None),
+        sdo(rel(2, 1, phishing), None),
+        sdo(trend_sighting(1, 1, &a.org, D, 3, 0), None),
+        sdo(trend_sighting(2, 1, &b.org, D + 1, 2, 0), None),
+        sdo(trend_sighting(4, 3, &a.org, D - 30, 1, 0), None),
+    ];
+    store.add_objects(a, &open, green, vec![]).await.unwrap();
+    // B's own AMBER intelligence: an intrusion set, its link, and a sighting.
+    let amber = vec![
+        sdo(
+            json!({"type": "intrusion-set", "spec_version": "2.1", "id": lotus, "name": "OceanLotus",
+            "created": V1, "modified": V1}),
+            Some(Tlp::Amber),
+        ),
+        sdo(rel(3, 2, lotus), Some(Tlp::Amber)),
+        sdo(trend_sighting(3, 2, &b.org, D + 8, 5, 0), Some(Tlp::Amber)),
+    ];
+    store.add_objects(b, &open, amber, vec![]).await.unwrap();
+    // A GREEN sighting in a collection only A reads.
+    store
+        .add_objects(
+            a,
+            &a_only,
+            vec![sdo(trend_sighting(5, 3, &a.org, D + 9, 4, 0), None)],
+            vec![],
+        )
+        .await
+        .unwrap();
+    for (n, org, day) in [(1, A, D + 2), (2, B, D + 3), (2, B, D + 20)] {
+        let mut w = new_warning(n, org, day * DAY);
+        w.now = day * DAY;
+        store.raise_warning(w).await.unwrap();
+    }
+
+    let query = TrendQuery {
+        from_day: D,
+        to_day: D + 14,
+        bucket_days: 7,
+        top: 10,
+    };
+    let seen = |t: &watchpost_store::Trends| -> Vec<(i64, i64, i64, i64, i64)> {
+        t.buckets
+            .iter()
+            .map(|b| {
+                (
+                    b.start_day,
+                    b.sightings,
+                    b.warnings,
+                    b.new_indicators,
+                    b.recurring_indicators,
+                )
+            })
+            .collect()
+    };
+    let for_a = store.trends(a, &query).await.unwrap();
+    // Week 1: I1 at A (3) and B (2), new; week 2: I3 in A's own collection (4), seen 30 days
+    // before, so recurring. B's AMBER sighting is not A's to count.
+    assert_eq!(seen(&for_a), [(D, 5, 1, 1, 0), (D + 7, 4, 0, 0, 1)]);
+    assert_eq!(
+        labels(&for_a.by_sector),
+        [
+            ("energy".to_string(), 7),
+            ("financial-services".to_string(), 2)
+        ]
+    );
+    assert_eq!(
+        labels(&for_a.by_org),
+        [(A.to_string(), 7), (B.to_string(), 2)]
+    );
+    assert_eq!(labels(&for_a.by_malware), [("PlugX".to_string(), 5)]);
+    assert_eq!(
+        labels(&for_a.by_technique),
+        [("T1566 Phishing".to_string(), 5)]
+    );
+    assert!(for_a.by_actor.is_empty(), "{:?}", for_a.by_actor);
+    assert_eq!(
+        labels(&for_a.top_indicators),
+        [("C2 one".to_string(), 5), ("Beacon three".to_string(), 4)]
+    );
+    assert_eq!(for_a.by_malware[0].id.as_deref(), Some(plugx));
+
+    let for_b = store.trends(b, &query).await.unwrap();
+    assert_eq!(seen(&for_b), [(D, 5, 1, 1, 0), (D + 7, 5, 0, 1, 0)]);
+    assert_eq!(labels(&for_b.by_actor), [("OceanLotus".to_string(), 5)]);
+    let for_c = store.trends(c, &query).await.unwrap();
+    assert_eq!(seen(&for_c), [(D, 5, 0, 1, 0), (D + 7, 0, 0, 0, 0)]);
+    let admin = Caller {
+        role: Role::Admin,
+        ..a.clone()
+    };
+    let all = store.trends(&admin, &query).await.unwrap();
+    assert_eq!((all.buckets[0].warnings, all.buckets[1].warnings), (2, 0));
+
+    // A new version of a sighting replaces its count; a revoked link stops counting; a deleted
+    // sighting is forgotten.
+    store
+        .add_objects(
+            b,
+            &open,
+            vec![sdo(trend_sighting(2, 1, &b.org, D + 1, 6, 60), None)],
+            vec![],
+        )
+        .await
+        .unwrap();
+    let mut revoked = rel(1, 1, plugx);
+    revoked["modified"] = json!(V2);
+    revoked["revoked"] = json!(true);
+    store
+        .add_objects(a, &open, vec![sdo(revoked, None)], vec![])
+        .await
+        .unwrap();
+    let after = store.trends(a, &query).await.unwrap();
+    assert_eq!(after.buckets[0].sightings, 9);
+    assert!(after.by_malware.is_empty(), "{:?}", after.by_malware);
+    store
+        .delete_object(
+            a,
+            &open,
+            "sighting--00000001-0000-4000-8000-000000000000",
+            &VersionFilter::all(),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.trends(a, &query).await.unwrap().buckets[0].sightings,
+        6
+    );
 }

@@ -10,6 +10,7 @@ mod ids;
 mod objects;
 mod statement;
 mod status;
+mod trends;
 mod warnings;
 
 use crate::error::{Result, StoreError};
@@ -145,7 +146,7 @@ fn normalise_url(url: &str) -> Result<(Backend, String)> {
 }
 
 /// The schema's migrations, embedded in the binary: (version, description, SQLite, PostgreSQL).
-const MIGRATIONS: [(i64, &str, &str, &str); 6] = [
+const MIGRATIONS: [(i64, &str, &str, &str); 7] = [
     (
         1,
         "knowledge base",
@@ -181,6 +182,12 @@ const MIGRATIONS: [(i64, &str, &str, &str); 6] = [
         "misp feeds",
         include_str!("../../migrations/sqlite/0006_misp_feeds.sql"),
         include_str!("../../migrations/postgres/0006_misp_feeds.sql"),
+    ),
+    (
+        8,
+        "trends",
+        include_str!("../../migrations/sqlite/0008_trends.sql"),
+        include_str!("../../migrations/postgres/0008_trends.sql"),
     ),
 ];
 
@@ -328,6 +335,13 @@ impl crate::Store for SqlStore {
     }
     async fn record_feed_event(&self, feed: i64, uuid: &str, timestamp: &str) -> Result<()> {
         feeds::record_event(self, feed, uuid, timestamp).await
+    }
+    async fn trends(
+        &self,
+        caller: &crate::Caller,
+        query: &crate::TrendQuery,
+    ) -> Result<crate::Trends> {
+        trends::query(self, caller, query).await
     }
     async fn set_directory_entry(&self, org_name: &str, entry: &str) -> Result<()> {
         directory::set_entry(self, org_name, entry).await

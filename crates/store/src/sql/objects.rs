@@ -4,6 +4,7 @@
 use super::audit::{self, Line};
 use super::collections::{require, Context};
 use super::statement::Statement;
+use super::trends::{self, Origin};
 use super::{now, status, tlp_from_rank, tlp_rank, Backend, SqlStore};
 use crate::access::{decide, Audience, Decision, OrgId, Reader};
 use crate::error::{Result, StoreError};
@@ -54,6 +55,13 @@ pub(super) async fn add(
     }
     plan.settle_flags();
     insert_rows(store.backend, &mut tx, ctx.pk, caller, &plan.rows).await?;
+    let origin = Origin {
+        collection_pk: ctx.pk,
+        default_tlp: ctx.view.default_tlp,
+        owner: &caller.org,
+    };
+    let latest = plan.rows.iter().filter(|r| r.last).map(|r| &r.object);
+    trends::record(store.backend, &mut tx, &origin, latest).await?;
     for (pk, first, last) in &plan.demoted {
         sqlx::query("UPDATE objects SET is_first = $1, is_last = $2 WHERE pk = $3")
             .bind(i64::from(*first))
@@ -557,6 +565,7 @@ pub(super) async fn delete(
             .await?;
     }
     reflag(store, &mut tx, ctx.pk, &id_list).await?;
+    refresh_facts(store, &mut tx, &ctx, &id_list).await?;
     let lines: Vec<Line> = doomed
         .iter()
         .map(|(_, v, tlp)| {
@@ -568,6 +577,47 @@ pub(super) async fn delete(
     audit::append(store.backend, &mut tx, &lines).await?;
     tx.commit().await?;
     Ok(doomed.len() as u64)
+}
+
+/// Makes the trend facts of an object follow the latest version that remains of it.
+async fn refresh_facts(
+    store: &SqlStore,
+    conn: &mut AnyConnection,
+    ctx: &Context,
+    id: &[String],
+) -> Result<()> {
+    let Some(stix_id) = id.first() else {
+        return Ok(());
+    };
+    trends::forget(store.backend, conn, stix_id).await?;
+    let mut q = Statement::new(
+        store.backend,
+        "SELECT type, spec_version, owner, tlp, body, version FROM objects \
+         WHERE is_last = 1 AND collection_pk = ",
+    );
+    q.bind(ctx.pk);
+    if !restrict_ids(store, conn, &mut q, ctx.pk, id).await? {
+        return Ok(());
+    }
+    let Some(row) = q.fetch_all(&mut *conn).await?.into_iter().next() else {
+        return Ok(());
+    };
+    let owner: String = row.try_get(2)?;
+    let object = NewObject {
+        id: stix_id.clone(),
+        object_type: row.try_get(0)?,
+        version: Some(row.try_get(5)?),
+        spec_version: row.try_get(1)?,
+        tlp: row.try_get::<Option<i64>, _>(3)?.map(tlp_from_rank),
+        recipients: Vec::new(),
+        body: row.try_get(4)?,
+    };
+    let origin = Origin {
+        collection_pk: ctx.pk,
+        default_tlp: ctx.view.default_tlp,
+        owner: &owner,
+    };
+    trends::record(store.backend, conn, &origin, std::iter::once(&object)).await
 }
 
 /// Re-marks the first and last of the versions that remain of an object.
