@@ -579,6 +579,33 @@ pub(super) async fn delete(
     Ok(doomed.len() as u64)
 }
 
+/// The latest version of each of `ids` in every collection, as (collection pk, owner, TLP rank
+/// or `None`, body): for the few objects a page names, without an index on ids (see `ids.rs`).
+pub(super) async fn latest_everywhere(
+    store: &SqlStore,
+    ids: &[String],
+) -> Result<Vec<(i64, String, Option<i64>, String)>> {
+    let mut conn = store.pool.acquire().await?;
+    let pks: Vec<i64> = sqlx::query_scalar("SELECT pk FROM collections")
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut out = Vec::new();
+    for pk in pks {
+        let mut q = Statement::new(
+            store.backend,
+            "SELECT owner, tlp, body FROM objects WHERE is_last = 1 AND collection_pk = ",
+        );
+        q.bind(pk);
+        if !restrict_ids(store, &mut conn, &mut q, pk, ids).await? {
+            continue;
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            out.push((pk, row.try_get(0)?, row.try_get(1)?, row.try_get(2)?));
+        }
+    }
+    Ok(out)
+}
+
 /// Makes the trend facts of an object follow the latest version that remains of it.
 async fn refresh_facts(
     store: &SqlStore,

@@ -19,8 +19,9 @@ use watchpost_stix::Timestamp;
 /// Rows per INSERT (at most 8 parameters each).
 const CHUNK: usize = 400;
 /// Object types whose names rankings show.
+/// Indicators are left out: a row per indicator, keyed by a random UUID, would cost ingest a
+/// dirty index page per object (see `ids.rs`); the few a ranking shows are looked up instead.
 const NAMED: &[&str] = &[
-    "indicator",
     "malware",
     "threat-actor",
     "intrusion-set",
@@ -540,19 +541,45 @@ async fn top_indicators(
             count: row.try_get(1)?,
         });
     }
-    // Names only where the viewer may read the indicator's latest version.
-    for tally in &mut out {
-        let mut q = Statement::new(
-            store.backend,
-            "SELECT n.name FROM named_objects n WHERE n.stix_id = ",
-        );
-        q.bind(tally.label.clone());
-        viewer.filter(&mut q, "n");
-        if let Some(row) = q.fetch_all(&store.pool).await?.first() {
-            tally.label = row.try_get(0)?;
+    name_indicators(store, viewer, &mut out).await?;
+    Ok(out)
+}
+
+/// Labels each tally with its indicator's name, where the viewer may read a latest version.
+async fn name_indicators(store: &SqlStore, viewer: &Viewer, tallies: &mut [Tally]) -> Result<()> {
+    let ids: Vec<String> = tallies.iter().filter_map(|t| t.id.clone()).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let defaults: Vec<(i64, i64)> = sqlx::query("SELECT pk, default_tlp FROM collections")
+        .fetch_all(&store.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_>>()?;
+    for (pk, owner, tlp, body) in super::objects::latest_everywhere(store, &ids).await? {
+        let default = defaults
+            .iter()
+            .find(|d| d.0 == pk)
+            .map_or(tlp_rank(Tlp::Red), |d| d.1);
+        let open = tlp.unwrap_or(default) <= tlp_rank(Tlp::Green) && viewer.readable.contains(&pk);
+        if owner != viewer.org && !open {
+            continue;
+        }
+        let Ok(body) = serde_json::from_str::<Value>(&body) else {
+            continue;
+        };
+        let (Some(id), Some(name)) = (
+            body.get("id").and_then(Value::as_str),
+            body.get("name").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        for tally in tallies.iter_mut().filter(|t| t.id.as_deref() == Some(id)) {
+            tally.label = name.to_string();
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Reads `(label, count)` rows, or `(id, label, count)` when `with_id`.
