@@ -98,6 +98,13 @@ pub trait Store: Send + Sync {
     /// organisation (every organisation's for an admin).
     async fn trends(&self, caller: &Caller, query: &TrendQuery) -> Result<Trends>;
 
+    /// Objects `caller` may read that match `query`, newest first; each AMBER+ hit shown to
+    /// another organisation than its owner is written to the audit log, as a read is.
+    async fn search(&self, caller: &Caller, query: &SearchQuery) -> Result<Vec<SearchHit>>;
+    /// Indexes up to `budget` object versions added since the last call for search; returns how
+    /// many it indexed (0: the index is up to date). The hub calls it in the background.
+    async fn index_for_search(&self, budget: usize) -> Result<usize>;
+
     /// Sets an organisation's directory entry (focal points and constituency, as JSON that
     /// `watchpost-warn` reads), replacing the previous one.
     async fn set_directory_entry(&self, org_name: &str, entry: &str) -> Result<()>;

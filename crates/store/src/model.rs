@@ -664,3 +664,44 @@ pub struct Trends {
     /// The most sighted indicators.
     pub top_indicators: Vec<Tally>,
 }
+
+/// What an analyst searches for: words, and filters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SearchQuery {
+    /// Words to find (in names, descriptions, patterns, values, aliases, external ids); every
+    /// word must occur, the last may be the start of a word. Empty: the newest objects.
+    pub text: String,
+    /// Only these types (empty: every type).
+    pub types: Vec<String>,
+    /// Only objects with this effective marking.
+    pub tlp: Option<Tlp>,
+    /// Only this collection (its id).
+    pub collection: Option<String>,
+    /// Only versions modified at or after this instant.
+    pub modified_after: Option<Micros>,
+    /// Only versions modified before this instant.
+    pub modified_before: Option<Micros>,
+    /// Revoked objects too.
+    pub include_revoked: bool,
+    /// The most hits to return.
+    pub limit: usize,
+}
+
+/// One object found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchHit {
+    /// Its STIX id.
+    pub id: String,
+    /// Its STIX type.
+    pub object_type: String,
+    /// Its name, when it has one.
+    pub name: Option<String>,
+    /// The collection it is in.
+    pub collection: String,
+    /// Its effective marking.
+    pub tlp: Tlp,
+    /// Its latest version (`modified`).
+    pub version: Micros,
+    /// Whether it is revoked.
+    pub revoked: bool,
+}

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use watchpost_stix::marking::Tlp;
 use watchpost_store::{
     Caller, Channel, DeliveryStatus, FeedKind, NewCollection, NewDelivery, NewFeed, NewObject,
-    NewOrg, NewUser, NewWarning, Query, Role, SqlStore, StatusDetail, Store, StoreError, Tally,
-    TrendQuery, VersionFilter, WarningFilter, WarningStatus,
+    NewOrg, NewUser, NewWarning, Query, Role, SearchQuery, SqlStore, StatusDetail, Store,
+    StoreError, Tally, TrendQuery, VersionFilter, WarningFilter, WarningStatus,
 };
 
 /// A store under test and what keeps its database alive.
@@ -88,6 +88,7 @@ suite!(
     warnings_are_listed_with_filters,
     misp_feeds_remember_each_event_stored,
     trends_count_only_what_the_caller_may_read,
+    search_finds_only_what_the_caller_may_read,
 );
 
 const A: &str = "cert-a";
@@ -1669,4 +1670,155 @@ async fn trends_count_only_what_the_caller_may_read(db: Db) {
         store.trends(a, &query).await.unwrap().buckets[0].sightings,
         6
     );
+}
+
+async fn search_finds_only_what_the_caller_may_read(db: Db) {
+    let store = &db.store;
+    let callers = three_orgs(store).await;
+    let (a, b, c) = (&callers[0], &callers[1], &callers[2]);
+    store
+        .add_sharing_group("ab", &names(&[A, B]))
+        .await
+        .unwrap();
+    let open = collection(store, None, Some("ab")).await;
+    let obj = |body: serde_json::Value, tlp: Option<Tlp>, recipients: &[&str]| NewObject {
+        recipients: recipients.iter().map(|r| r.to_string()).collect(),
+        ..sdo(body, tlp)
+    };
+    let lure = "indicator--00000001-0000-4000-8000-000000000000";
+    let plugx = "malware--00000001-0000-4000-8000-000000000000";
+    let red = "indicator--00000002-0000-4000-8000-000000000000";
+    let gone = "intrusion-set--00000001-0000-4000-8000-000000000000";
+    let ind = |id: &str, name: &str, modified: &str| {
+        json!({"type": "indicator",
+        "spec_version": "2.1", "id": id, "name": name, "created": V1, "modified": modified,
+        "pattern": "[domain-name:value = 'evil-c2.vn']", "pattern_type": "stix", "valid_from": V1})
+    };
+    store
+        .add_objects(
+            a,
+            &open,
+            vec![
+                obj(ind(lure, "Máy chủ C2 của OceanLotus", V1), None, &[]),
+                obj(
+                    json!({"type": "malware", "spec_version": "2.1", "id": plugx, "name": "PlugX",
+                    "is_family": true, "created": V1, "modified": V1,
+                    "description": "Nhắm vào ngành điện lực"}),
+                    Some(Tlp::Amber),
+                    &[],
+                ),
+                obj(ind(red, "Nguồn tin mật", V1), Some(Tlp::Red), &[&c.org]),
+                obj(
+                    json!({"type": "intrusion-set", "spec_version": "2.1", "id": gone,
+                    "name": "Old OceanLotus cluster", "created": V1, "modified": V1,
+                    "revoked": true}),
+                    None,
+                    &[],
+                ),
+            ],
+            vec![],
+        )
+        .await
+        .unwrap();
+    let find = |caller: &Caller, text: &str| {
+        let query = SearchQuery {
+            text: text.into(),
+            limit: 50,
+            ..SearchQuery::default()
+        };
+        let caller = caller.clone();
+        async move {
+            let mut ids: Vec<String> = store
+                .search(&caller, &query)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|h| h.id)
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    // Words are found without their diacritics, in names, descriptions and patterns.
+    assert_eq!(find(b, "oceanlotus").await, [lure]);
+    assert_eq!(find(c, "may chu c2").await, [lure]);
+    // The owner finds its own RED indicator too.
+    assert_eq!(find(a, "evil-c2.vn").await, [lure, red]);
+    assert_eq!(find(b, "evil-c2.vn").await, [lure]);
+    // AMBER reaches the sharing group only, RED its recipients only.
+    assert_eq!(find(b, "điện lực").await, [plugx]);
+    assert!(find(c, "dien luc").await.is_empty());
+    assert_eq!(find(c, "nguon tin mat").await, [red]);
+    assert!(find(b, "nguon tin mat").await.is_empty());
+    if db.url.starts_with("sqlite") {
+        // The last word may be the start of one.
+        assert_eq!(find(b, "ocean").await, [lure]);
+    }
+    // B's read of the AMBER object is audited like any read.
+    let audit = store.audit_log(0, 100).await.unwrap();
+    assert!(
+        audit.iter().any(|e| e.action == "read"
+            && e.object_id.as_deref() == Some(plugx)
+            && e.actor_org == b.org),
+        "{audit:?}"
+    );
+
+    // Filters; the revoked object only when asked for.
+    let query = |q: SearchQuery| async move { store.search(a, &q).await.unwrap() };
+    let all = query(SearchQuery {
+        limit: 50,
+        ..SearchQuery::default()
+    })
+    .await;
+    assert_eq!(all.len(), 3, "{all:?}");
+    let with_revoked = query(SearchQuery {
+        limit: 50,
+        include_revoked: true,
+        ..SearchQuery::default()
+    })
+    .await;
+    assert_eq!(with_revoked.len(), 4);
+    let amber = query(SearchQuery {
+        limit: 50,
+        tlp: Some(Tlp::Amber),
+        ..SearchQuery::default()
+    })
+    .await;
+    assert_eq!(
+        amber.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(),
+        [plugx]
+    );
+    let indicators = query(SearchQuery {
+        limit: 50,
+        types: vec!["indicator".into()],
+        ..SearchQuery::default()
+    })
+    .await;
+    assert_eq!(indicators.len(), 2);
+    let later = watchpost_stix::Timestamp::parse(V2).unwrap().unix_micros();
+    assert!(query(SearchQuery {
+        limit: 50,
+        modified_after: Some(later),
+        ..SearchQuery::default()
+    })
+    .await
+    .is_empty());
+
+    // A new version is found by its new name only; a deleted object is not found.
+    store
+        .add_objects(
+            a,
+            &open,
+            vec![sdo(ind(lure, "Tên miền lừa đảo", V2), None)],
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(find(b, "oceanlotus").await.is_empty());
+    assert_eq!(find(b, "lua dao").await, [lure]);
+    store
+        .delete_object(a, &open, lure, &VersionFilter::all(), &[])
+        .await
+        .unwrap();
+    assert!(find(b, "lua dao").await.is_empty());
 }

@@ -81,7 +81,11 @@ impl TimeChart {
         y_axis(&mut out, max, plot_h);
         self.legend(&mut out);
         let slot = plot_w / buckets as f64;
-        let lanes = if self.stacked { 1 } else { self.series.len().max(1) };
+        let lanes = if self.stacked {
+            1
+        } else {
+            self.series.len().max(1)
+        };
         let bar_w = (slot * 0.8 / lanes as f64).max(1.0);
         for i in 0..buckets {
             let x0 = LEFT + slot * i as f64 + slot * 0.1;

@@ -6,6 +6,8 @@ mod audit;
 mod collections;
 mod directory;
 mod feeds;
+mod search;
+
 mod ids;
 mod objects;
 mod statement;
@@ -44,6 +46,8 @@ pub struct SqlStore {
     writer: Mutex<()>,
     /// Which rows hold an object id (SQLite only; PostgreSQL has an index).
     ids: ids::IdMap,
+    /// The risk-trend facts in memory.
+    trends: trends::TrendFacts,
 }
 
 /// WAL lets readers run beside the writer; NORMAL sync in WAL mode loses no committed
@@ -87,6 +91,7 @@ impl SqlStore {
             backend,
             writer: Mutex::new(()),
             ids: ids::IdMap::default(),
+            trends: trends::TrendFacts::default(),
         })
     }
 
@@ -146,7 +151,7 @@ fn normalise_url(url: &str) -> Result<(Backend, String)> {
 }
 
 /// The schema's migrations, embedded in the binary: (version, description, SQLite, PostgreSQL).
-const MIGRATIONS: [(i64, &str, &str, &str); 7] = [
+const MIGRATIONS: [(i64, &str, &str, &str); 8] = [
     (
         1,
         "knowledge base",
@@ -188,6 +193,12 @@ const MIGRATIONS: [(i64, &str, &str, &str); 7] = [
         "trends",
         include_str!("../../migrations/sqlite/0008_trends.sql"),
         include_str!("../../migrations/postgres/0008_trends.sql"),
+    ),
+    (
+        9,
+        "search",
+        include_str!("../../migrations/sqlite/0009_search.sql"),
+        include_str!("../../migrations/postgres/0009_search.sql"),
     ),
 ];
 
@@ -342,6 +353,16 @@ impl crate::Store for SqlStore {
         query: &crate::TrendQuery,
     ) -> Result<crate::Trends> {
         trends::query(self, caller, query).await
+    }
+    async fn search(
+        &self,
+        caller: &crate::Caller,
+        query: &crate::SearchQuery,
+    ) -> Result<Vec<crate::SearchHit>> {
+        search::search(self, caller, query).await
+    }
+    async fn index_for_search(&self, budget: usize) -> Result<usize> {
+        search::index(self, budget).await
     }
     async fn set_directory_entry(&self, org_name: &str, entry: &str) -> Result<()> {
         directory::set_entry(self, org_name, entry).await

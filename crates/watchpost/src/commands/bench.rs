@@ -60,6 +60,9 @@ pub enum BenchCommand {
         #[arg(long)]
         directory: Option<PathBuf>,
     },
+    /// The analyst console's queries on 1,000,000 stored objects and 100,000 sightings (the
+    /// database is filled on first use and reused).
+    Console(super::bench_console::ConsoleArgs),
     /// Generate deterministic workloads.
     #[command(subcommand)]
     Gen(GenCommand),
@@ -124,6 +127,7 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
     match cmd {
         BenchCommand::Stix { files, runs } => bench_stix(&files, runs.max(1)),
         BenchCommand::Taxii(args) => super::bench_taxii::run(args),
+        BenchCommand::Console(args) => super::bench_console::run(args),
         BenchCommand::Watch {
             indicators,
             eve,

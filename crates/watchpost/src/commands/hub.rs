@@ -230,6 +230,7 @@ async fn run_server(
         Validator::new().with_pattern_syntax(SyntaxChecker),
     )?;
     tokio::spawn(Arc::new(misp).run());
+    tokio::spawn(index_for_search(store.clone()));
     let validator = Validator::new().with_pattern_syntax(SyntaxChecker);
     let store_for_ack = store.clone() as Arc<dyn Store>;
     let server = Server::new(store, validator, Config::default());
@@ -250,6 +251,37 @@ async fn run_server(
         .with_graceful_shutdown(shutdown())
         .await?;
     Ok(())
+}
+
+/// Loads the trend facts, then keeps the search index up with what is stored, in steps that leave the writer free between
+/// them; idle, it looks once a second.
+async fn index_for_search(store: Arc<SqlStore>) {
+    // The dashboard's first count loads every trend fact into memory; do it before anyone waits.
+    let nobody = watchpost_store::Caller {
+        user: "warm-up".into(),
+        org: String::new(),
+        role: watchpost_store::Role::Reader,
+    };
+    let today = watchpost_stix::Timestamp::now().unix_micros() / 86_400_000_000;
+    let span = watchpost_store::TrendQuery {
+        from_day: today,
+        to_day: today + 1,
+        bucket_days: 1,
+        top: 1,
+    };
+    if let Err(e) = store.trends(&nobody, &span).await {
+        tracing::warn!("cannot load the trend facts: {e}");
+    }
+    loop {
+        match store.index_for_search(10_000).await {
+            Ok(0) => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
+            Ok(_) => tokio::task::yield_now().await,
+            Err(e) => {
+                tracing::warn!("search indexing failed: {e}");
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            }
+        }
+    }
 }
 
 async fn shutdown() {
