@@ -1804,6 +1804,19 @@ async fn search_finds_only_what_the_caller_may_read(db: Db) {
     .await
     .is_empty());
 
+    // What points at an object is found by its id.
+    let rel = json!({"type": "relationship", "spec_version": "2.1",
+        "id": "relationship--00000009-0000-4000-8000-000000000000", "created": V1, "modified": V1,
+        "relationship_type": "indicates", "source_ref": lure, "target_ref": plugx});
+    store
+        .add_objects(a, &open, vec![sdo(rel, None)], vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        find(c, plugx).await,
+        ["relationship--00000009-0000-4000-8000-000000000000"]
+    );
+
     // A new version is found by its new name only; a deleted object is not found.
     store
         .add_objects(

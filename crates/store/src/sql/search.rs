@@ -59,7 +59,20 @@ pub(crate) fn document(body: &Value) -> (Option<String>, String) {
             add(s);
         }
     }
-    for key in ["aliases", "labels", "x_mitre_aliases"] {
+    // The ids an object refers to, so that an object's page finds what points at it: its
+    // relationships, sightings, and the reports and notes that name it.
+    for key in ["source_ref", "target_ref", "sighting_of_ref"] {
+        if let Some(s) = body.get(key).and_then(Value::as_str) {
+            add(s);
+        }
+    }
+    for key in [
+        "aliases",
+        "labels",
+        "x_mitre_aliases",
+        "where_sighted_refs",
+        "object_refs",
+    ] {
         for s in body
             .get(key)
             .and_then(Value::as_array)
@@ -507,5 +520,11 @@ mod tests {
         assert!(text.contains("t1566"));
         let long = serde_json::json!({"description": "ế".repeat(5000)});
         assert!(document(&long).1.len() <= TEXT_LIMIT);
+        let rel = serde_json::json!({"type": "relationship", "relationship_type": "indicates",
+            "source_ref": "indicator--00000001-0000-4000-8000-000000000000",
+            "target_ref": "malware--00000001-0000-4000-8000-000000000000"});
+        assert!(document(&rel)
+            .1
+            .contains("malware--00000001-0000-4000-8000-000000000000"));
     }
 }
