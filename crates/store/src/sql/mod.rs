@@ -4,6 +4,7 @@
 
 mod audit;
 mod collections;
+mod console;
 mod directory;
 mod feeds;
 mod ids;
@@ -145,7 +146,7 @@ fn normalise_url(url: &str) -> Result<(Backend, String)> {
 }
 
 /// The schema's migrations, embedded in the binary: (version, description, SQLite, PostgreSQL).
-const MIGRATIONS: [(i64, &str, &str, &str); 5] = [
+const MIGRATIONS: [(i64, &str, &str, &str); 6] = [
     (
         1,
         "knowledge base",
@@ -175,6 +176,13 @@ const MIGRATIONS: [(i64, &str, &str, &str); 5] = [
         "warnings",
         include_str!("../../migrations/sqlite/0005_warnings.sql"),
         include_str!("../../migrations/postgres/0005_warnings.sql"),
+    ),
+    // 6 is taken by a change made at the same time on another branch.
+    (
+        7,
+        "console",
+        include_str!("../../migrations/sqlite/0007_console.sql"),
+        include_str!("../../migrations/postgres/0007_console.sql"),
     ),
 ];
 
@@ -375,5 +383,60 @@ impl crate::Store for SqlStore {
     }
     async fn warning(&self, id: &str) -> Result<Option<(crate::Warning, Vec<crate::Delivery>)>> {
         warnings::get(self, id).await
+    }
+    async fn visible_warnings(
+        &self,
+        caller: &crate::Caller,
+        filter: &crate::WarningFilter,
+    ) -> Result<Vec<crate::Warning>> {
+        warnings::visible_list(self, caller, filter).await
+    }
+    async fn visible_warning(
+        &self,
+        caller: &crate::Caller,
+        id: &str,
+    ) -> Result<Option<(crate::Warning, Vec<crate::WarningNote>)>> {
+        warnings::visible_get(self, caller, id).await
+    }
+    async fn assign_warning(
+        &self,
+        id: &str,
+        assignee: &str,
+        by: &str,
+        at: Micros,
+    ) -> Result<crate::Warning> {
+        warnings::assign(self, id, assignee, by, at).await
+    }
+    async fn close_warning(
+        &self,
+        id: &str,
+        by: &str,
+        comment: &str,
+        at: Micros,
+    ) -> Result<crate::Warning> {
+        warnings::close(self, id, by, comment, at).await
+    }
+    async fn org_users(&self, org_name: &str) -> Result<Vec<String>> {
+        warnings::org_users(self, org_name).await
+    }
+    async fn create_session(&self, session: crate::NewSession) -> Result<()> {
+        console::create_session(self, session).await
+    }
+    async fn session(&self, id_digest: &str, now: Micros) -> Result<Option<crate::Session>> {
+        console::session(self, id_digest, now).await
+    }
+    async fn end_session(&self, id_digest: &str) -> Result<()> {
+        console::end_session(self, id_digest).await
+    }
+    async fn record_login_attempt(&self, attempt: crate::LoginAttempt) -> Result<()> {
+        console::record_attempt(self, attempt).await
+    }
+    async fn login_failures(
+        &self,
+        username: &str,
+        ip: &str,
+        since: Micros,
+    ) -> Result<crate::LoginFailures> {
+        console::failures(self, username, ip, since).await
     }
 }
