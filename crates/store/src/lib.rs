@@ -170,4 +170,49 @@ pub trait Store: Send + Sync {
     async fn warnings(&self, filter: &WarningFilter) -> Result<Vec<Warning>>;
     /// One warning and its deliveries (by level, then creation).
     async fn warning(&self, id: &str) -> Result<Option<(Warning, Vec<Delivery>)>>;
+
+    /// Warnings matching the filter that `caller` may see, newest first: their organisation's,
+    /// or every organisation's for an admin. The console lists warnings only through this.
+    async fn visible_warnings(
+        &self,
+        caller: &Caller,
+        filter: &WarningFilter,
+    ) -> Result<Vec<Warning>>;
+    /// One warning and its history, if `caller` may see it.
+    async fn visible_warning(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<Option<(Warning, Vec<WarningNote>)>>;
+    /// Assigns a warning to a user of its organisation on behalf of `by`.
+    async fn assign_warning(
+        &self,
+        id: &str,
+        assignee: &str,
+        by: &str,
+        at: Micros,
+    ) -> Result<Warning>;
+    /// Closes a warning with a comment and cancels its pending deliveries; a warning closed
+    /// already keeps its first closing.
+    async fn close_warning(&self, id: &str, by: &str, comment: &str, at: Micros)
+        -> Result<Warning>;
+    /// The user names of an organisation (by name), sorted.
+    async fn org_users(&self, org_name: &str) -> Result<Vec<String>>;
+
+    /// Stores a console session (and forgets expired ones).
+    async fn create_session(&self, session: NewSession) -> Result<()>;
+    /// The live session whose id has this digest, with its user as the directory has them now.
+    async fn session(&self, id_digest: &str, now: Micros) -> Result<Option<Session>>;
+    /// Ends a session.
+    async fn end_session(&self, id_digest: &str) -> Result<()>;
+    /// Records a login attempt.
+    async fn record_login_attempt(&self, attempt: LoginAttempt) -> Result<()>;
+    /// The failed logins since `since`: for the user name (after its last successful login)
+    /// and from the address.
+    async fn login_failures(
+        &self,
+        username: &str,
+        ip: &str,
+        since: Micros,
+    ) -> Result<LoginFailures>;
 }

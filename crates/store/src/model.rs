@@ -393,6 +393,8 @@ pub enum WarningStatus {
     Open,
     /// A focal point (or a user of the organisation) has taken it in hand.
     Acknowledged,
+    /// An analyst has dealt with it and closed it, with a comment.
+    Closed,
 }
 
 impl WarningStatus {
@@ -401,6 +403,7 @@ impl WarningStatus {
         match self {
             WarningStatus::Open => "open",
             WarningStatus::Acknowledged => "acknowledged",
+            WarningStatus::Closed => "closed",
         }
     }
 
@@ -409,6 +412,7 @@ impl WarningStatus {
         match name {
             "open" => Some(WarningStatus::Open),
             "acknowledged" => Some(WarningStatus::Acknowledged),
+            "closed" => Some(WarningStatus::Closed),
             _ => None,
         }
     }
@@ -550,6 +554,12 @@ pub struct Warning {
     pub dedup_until: Micros,
     /// The indicator's name and pattern and what was observed, as JSON.
     pub detail: String,
+    /// The user of the organisation it is assigned to.
+    pub assigned_to: Option<String>,
+    /// Who closed it.
+    pub closed_by: Option<String>,
+    /// When.
+    pub closed_at: Option<Micros>,
 }
 
 /// The outcome of raising a warning.
@@ -605,6 +615,70 @@ pub struct WarningFilter {
     pub since: Option<Micros>,
     /// At most this many (all when `None`).
     pub limit: Option<usize>,
+}
+
+/// One thing an analyst did with a warning, for its history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WarningNote {
+    /// The user.
+    pub author: String,
+    /// When.
+    pub at: Micros,
+    /// `assigned`, `closed` or `comment`.
+    pub action: String,
+    /// The assignee's name, or the comment.
+    pub text: String,
+}
+
+/// A console session to be stored. The store keeps only a digest of the session id, so the
+/// caller hashes it (and hashes the cookie the same way when looking it up).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewSession {
+    /// SHA-256 of the session id, in hex.
+    pub id_digest: String,
+    /// Whose session it is.
+    pub username: String,
+    /// The token every form of the session must send back.
+    pub csrf: String,
+    /// When it began.
+    pub created: Micros,
+    /// When it ends.
+    pub expires: Micros,
+}
+
+/// A live console session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    /// The user, as the directory knows them now (a role changed since login applies at once).
+    pub caller: Caller,
+    /// The session's CSRF token.
+    pub csrf: String,
+    /// When it began.
+    pub created: Micros,
+    /// When it ends.
+    pub expires: Micros,
+}
+
+/// A login attempt, kept to lock out password guessing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginAttempt {
+    /// The user name typed.
+    pub username: String,
+    /// The address it came from.
+    pub ip: String,
+    /// When.
+    pub at: Micros,
+    /// Whether the password was right.
+    pub succeeded: bool,
+}
+
+/// Failed logins counted since some instant.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoginFailures {
+    /// For the user name, since its last successful login.
+    pub by_user: i64,
+    /// From the address, for any user name.
+    pub by_ip: i64,
 }
 
 /// What the risk-trend dashboard asks for: a span of days cut into buckets.

@@ -8,9 +8,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use watchpost_stix::marking::Tlp;
 use watchpost_store::{
-    Caller, Channel, DeliveryStatus, FeedKind, NewCollection, NewDelivery, NewFeed, NewObject,
-    NewOrg, NewUser, NewWarning, Query, Role, SearchQuery, SqlStore, StatusDetail, Store,
-    StoreError, Tally, TrendQuery, VersionFilter, WarningFilter, WarningStatus,
+    Caller, Channel, DeliveryStatus, FeedKind, LoginAttempt, NewCollection, NewDelivery, NewFeed,
+    NewObject, NewOrg, NewSession, NewUser, NewWarning, Query, Role, SearchQuery, SqlStore,
+    StatusDetail, Store, StoreError, Tally, TrendQuery, VersionFilter, WarningFilter,
+    WarningStatus,
 };
 
 /// A store under test and what keeps its database alive.
@@ -89,6 +90,10 @@ suite!(
     misp_feeds_remember_each_event_stored,
     trends_count_only_what_the_caller_may_read,
     search_finds_only_what_the_caller_may_read,
+    console_sessions_live_until_they_expire_or_end,
+    login_failures_count_per_user_since_success_and_per_address,
+    users_see_only_their_organisations_warnings,
+    warnings_are_assigned_within_their_organisation_and_closed_with_a_comment,
 );
 
 const A: &str = "cert-a";
@@ -1834,4 +1839,274 @@ async fn search_finds_only_what_the_caller_may_read(db: Db) {
         .await
         .unwrap();
     assert!(find(b, "lua dao").await.is_empty());
+}
+/// The three organisations of [`three_orgs`] with a user each: a reader of A, an analyst of B
+/// and an admin of C; returns their callers.
+async fn three_orgs_with_users(store: &SqlStore) -> Vec<Caller> {
+    three_orgs(store).await;
+    let mut callers = Vec::new();
+    for (org, role) in [(A, Role::Reader), (B, Role::Analyst), (C, Role::Admin)] {
+        let username = format!("{org}-{}", role.as_str());
+        store
+            .add_user(NewUser {
+                username: username.clone(),
+                org_name: org.into(),
+                role,
+                password: "correct horse".into(),
+            })
+            .await
+            .unwrap();
+        callers.push(
+            store
+                .login(&username, "correct horse")
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+    }
+    callers
+}
+
+async fn console_sessions_live_until_they_expire_or_end(db: Db) {
+    let store = &db.store;
+    let users = three_orgs_with_users(store).await;
+    let session = |digest: &str, expires: i64| NewSession {
+        id_digest: digest.into(),
+        username: users[0].user.clone(),
+        csrf: format!("csrf-{digest}"),
+        created: T0,
+        expires,
+    };
+    store
+        .create_session(session("d1", T0 + 60 * SECOND))
+        .await
+        .unwrap();
+    store
+        .create_session(session("d2", T0 + 60 * SECOND))
+        .await
+        .unwrap();
+    let live = store.session("d1", T0 + SECOND).await.unwrap().unwrap();
+    assert_eq!(
+        (live.caller, live.csrf.as_str()),
+        (users[0].clone(), "csrf-d1")
+    );
+    assert!(
+        store
+            .session("d1", T0 + 60 * SECOND)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    assert!(store.session("nope", T0).await.unwrap().is_none());
+    store.end_session("d2").await.unwrap();
+    assert!(
+        store.session("d2", T0 + SECOND).await.unwrap().is_none(),
+        "ended"
+    );
+    // A digest is bound, never spliced into the SQL.
+    assert!(store.session("d1' OR '1'='1", T0).await.unwrap().is_none());
+}
+
+async fn login_failures_count_per_user_since_success_and_per_address(db: Db) {
+    let store = &db.store;
+    let attempt = |user: &str, ip: &str, at: i64, succeeded: bool| LoginAttempt {
+        username: user.into(),
+        ip: ip.into(),
+        at,
+        succeeded,
+    };
+    for n in 0..3 {
+        let a = attempt("ana", "10.0.0.1", T0 + n * SECOND, false);
+        store.record_login_attempt(a).await.unwrap();
+    }
+    let f = store.login_failures("ana", "10.0.0.1", T0).await.unwrap();
+    assert_eq!((f.by_user, f.by_ip), (3, 3));
+    let later = store
+        .login_failures("ana", "10.0.0.1", T0 + 2 * SECOND)
+        .await
+        .unwrap();
+    assert_eq!(
+        (later.by_user, later.by_ip),
+        (1, 1),
+        "only those since the instant"
+    );
+    store
+        .record_login_attempt(attempt("ana", "10.0.0.1", T0 + 10 * SECOND, true))
+        .await
+        .unwrap();
+    store
+        .record_login_attempt(attempt("bob", "10.0.0.1", T0 + 11 * SECOND, false))
+        .await
+        .unwrap();
+    let f = store.login_failures("ana", "10.0.0.1", T0).await.unwrap();
+    assert_eq!(
+        (f.by_user, f.by_ip),
+        (0, 4),
+        "a success clears the user's count, not the address's"
+    );
+    let other = store.login_failures("bob", "10.0.0.2", T0).await.unwrap();
+    assert_eq!((other.by_user, other.by_ip), (1, 0));
+}
+
+async fn users_see_only_their_organisations_warnings(db: Db) {
+    let store = &db.store;
+    let users = three_orgs_with_users(store).await;
+    let (reader_a, analyst_b, admin_c) = (&users[0], &users[1], &users[2]);
+    let a = store
+        .raise_warning(new_warning(1, A, T0))
+        .await
+        .unwrap()
+        .warning;
+    let b = store
+        .raise_warning(new_warning(2, B, T0 + SECOND))
+        .await
+        .unwrap()
+        .warning;
+    let ids =
+        |list: Vec<watchpost_store::Warning>| list.into_iter().map(|w| w.id).collect::<Vec<_>>();
+    let all = WarningFilter::default();
+    assert_eq!(
+        ids(store.visible_warnings(reader_a, &all).await.unwrap()),
+        [a.id.clone()]
+    );
+    assert_eq!(
+        ids(store.visible_warnings(analyst_b, &all).await.unwrap()),
+        [b.id.clone()]
+    );
+    assert_eq!(
+        ids(store.visible_warnings(admin_c, &all).await.unwrap()),
+        [b.id.clone(), a.id.clone()],
+        "an admin sees every organisation's"
+    );
+    // Asking for another organisation's warnings by name gives nothing.
+    let of_b = WarningFilter {
+        org: Some(B.into()),
+        ..Default::default()
+    };
+    assert!(store
+        .visible_warnings(reader_a, &of_b)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .visible_warning(reader_a, &b.id)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .visible_warning(reader_a, &a.id)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(store
+        .visible_warning(admin_c, &b.id)
+        .await
+        .unwrap()
+        .is_some());
+    // A caller whose organisation the store does not know sees nothing.
+    let stranger = Caller {
+        org: "identity--00000000-0000-4000-8000-000000000000".into(),
+        ..reader_a.clone()
+    };
+    assert!(store
+        .visible_warnings(&stranger, &all)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn warnings_are_assigned_within_their_organisation_and_closed_with_a_comment(db: Db) {
+    let store = &db.store;
+    let users = three_orgs_with_users(store).await;
+    let raised = store
+        .raise_warning(new_warning(1, B, T0))
+        .await
+        .unwrap()
+        .warning;
+    let id = &raised.id;
+    let assigned = store
+        .assign_warning(id, &users[1].user, "cert-c-admin", T0 + SECOND)
+        .await
+        .unwrap();
+    assert_eq!(assigned.assigned_to.as_deref(), Some("cert-b-analyst"));
+    let outsider = store
+        .assign_warning(id, &users[0].user, "cert-c-admin", T0)
+        .await;
+    assert!(
+        matches!(outsider, Err(StoreError::Invalid(_))),
+        "{outsider:?}"
+    );
+    let silent = store.close_warning(id, "cert-b-analyst", "  ", T0).await;
+    assert!(matches!(silent, Err(StoreError::Invalid(_))), "{silent:?}");
+    let closed = store
+        .close_warning(
+            id,
+            "cert-b-analyst",
+            "blocked at the firewall",
+            T0 + 2 * SECOND,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            closed.status,
+            closed.closed_by.as_deref(),
+            closed.closed_at,
+            closed.escalate_at
+        ),
+        (
+            WarningStatus::Closed,
+            Some("cert-b-analyst"),
+            Some(T0 + 2 * SECOND),
+            None
+        )
+    );
+    let (_, deliveries) = store.warning(id).await.unwrap().unwrap();
+    assert!(
+        deliveries
+            .iter()
+            .all(|d| d.status == DeliveryStatus::Cancelled),
+        "closing cancels pending deliveries like acknowledging does"
+    );
+    assert!(store
+        .claim_deliveries(T0 + 3600 * SECOND, SECOND, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let again = store
+        .close_warning(id, "cert-c-admin", "again", T0 + 3 * SECOND)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.closed_by.as_deref(),
+        Some("cert-b-analyst"),
+        "the first closing stands"
+    );
+    let (_, notes) = store.visible_warning(&users[1], id).await.unwrap().unwrap();
+    let notes: Vec<_> = notes
+        .iter()
+        .map(|n| (n.action.as_str(), n.text.as_str()))
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            ("assigned", "cert-b-analyst"),
+            ("closed", "blocked at the firewall")
+        ]
+    );
+    assert_eq!(
+        store.org_users(B).await.unwrap(),
+        ["cert-b-analyst"],
+        "the users an analyst of B can assign to"
+    );
+    let acked = store
+        .acknowledge_warning(id, "SOC", T0 + 4 * SECOND)
+        .await
+        .unwrap();
+    assert_eq!(
+        acked.status,
+        WarningStatus::Closed,
+        "a closed warning stays closed"
+    );
 }

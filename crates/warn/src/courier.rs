@@ -99,8 +99,8 @@ impl Courier {
         let Some((warning, _)) = self.store.warning(&delivery.warning_id).await? else {
             return Ok(Recorded::Nothing);
         };
-        if warning.status == WarningStatus::Acknowledged {
-            // Acknowledged between the claim and now: the acknowledgement cancelled it.
+        if warning.status != WarningStatus::Open {
+            // Acknowledged or closed between the claim and now: that cancelled it.
             return Ok(Recorded::Nothing);
         }
         let facts = Facts::new(

@@ -4,6 +4,7 @@
 
 mod audit;
 mod collections;
+mod console;
 mod directory;
 mod feeds;
 mod search;
@@ -151,7 +152,7 @@ fn normalise_url(url: &str) -> Result<(Backend, String)> {
 }
 
 /// The schema's migrations, embedded in the binary: (version, description, SQLite, PostgreSQL).
-const MIGRATIONS: [(i64, &str, &str, &str); 8] = [
+const MIGRATIONS: [(i64, &str, &str, &str); 9] = [
     (
         1,
         "knowledge base",
@@ -187,6 +188,12 @@ const MIGRATIONS: [(i64, &str, &str, &str); 8] = [
         "misp feeds",
         include_str!("../../migrations/sqlite/0006_misp_feeds.sql"),
         include_str!("../../migrations/postgres/0006_misp_feeds.sql"),
+    ),
+    (
+        7,
+        "console",
+        include_str!("../../migrations/sqlite/0007_console.sql"),
+        include_str!("../../migrations/postgres/0007_console.sql"),
     ),
     (
         8,
@@ -422,5 +429,60 @@ impl crate::Store for SqlStore {
     }
     async fn warning(&self, id: &str) -> Result<Option<(crate::Warning, Vec<crate::Delivery>)>> {
         warnings::get(self, id).await
+    }
+    async fn visible_warnings(
+        &self,
+        caller: &crate::Caller,
+        filter: &crate::WarningFilter,
+    ) -> Result<Vec<crate::Warning>> {
+        warnings::visible_list(self, caller, filter).await
+    }
+    async fn visible_warning(
+        &self,
+        caller: &crate::Caller,
+        id: &str,
+    ) -> Result<Option<(crate::Warning, Vec<crate::WarningNote>)>> {
+        warnings::visible_get(self, caller, id).await
+    }
+    async fn assign_warning(
+        &self,
+        id: &str,
+        assignee: &str,
+        by: &str,
+        at: Micros,
+    ) -> Result<crate::Warning> {
+        warnings::assign(self, id, assignee, by, at).await
+    }
+    async fn close_warning(
+        &self,
+        id: &str,
+        by: &str,
+        comment: &str,
+        at: Micros,
+    ) -> Result<crate::Warning> {
+        warnings::close(self, id, by, comment, at).await
+    }
+    async fn org_users(&self, org_name: &str) -> Result<Vec<String>> {
+        warnings::org_users(self, org_name).await
+    }
+    async fn create_session(&self, session: crate::NewSession) -> Result<()> {
+        console::create_session(self, session).await
+    }
+    async fn session(&self, id_digest: &str, now: Micros) -> Result<Option<crate::Session>> {
+        console::session(self, id_digest, now).await
+    }
+    async fn end_session(&self, id_digest: &str) -> Result<()> {
+        console::end_session(self, id_digest).await
+    }
+    async fn record_login_attempt(&self, attempt: crate::LoginAttempt) -> Result<()> {
+        console::record_attempt(self, attempt).await
+    }
+    async fn login_failures(
+        &self,
+        username: &str,
+        ip: &str,
+        since: Micros,
+    ) -> Result<crate::LoginFailures> {
+        console::failures(self, username, ip, since).await
     }
 }

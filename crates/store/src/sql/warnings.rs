@@ -9,15 +9,16 @@ use super::statement::Statement;
 use super::{Backend, SqlStore};
 use crate::error::{Result, StoreError};
 use crate::model::{
-    Channel, Delivery, DeliveryStatus, Micros, NewDelivery, NewWarning, Raised, Warning,
-    WarningFilter, WarningStatus,
+    Caller, Channel, Delivery, DeliveryStatus, Micros, NewDelivery, NewWarning, Raised, Role,
+    Warning, WarningFilter, WarningNote, WarningStatus,
 };
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 const WARNING_COLUMNS: &str = "id, indicator_id, org, severity, status, first_seen, last_seen, \
-     count, level, escalate_at, ack_by, ack_at, created, dedup_until, detail";
+     count, level, escalate_at, ack_by, ack_at, created, dedup_until, detail, assigned_to, \
+     closed_by, closed_at";
 
 const DELIVERY_COLUMNS: &str = "id, warning_id, level, channel, target, focal_point, language, \
      attempts, next_attempt_at, lease_until, status, last_error, sent_at";
@@ -46,6 +47,9 @@ fn warning_from_row(r: &AnyRow) -> Result<Warning> {
         created: r.try_get(12)?,
         dedup_until: r.try_get(13)?,
         detail: r.try_get(14)?,
+        assigned_to: r.try_get(15)?,
+        closed_by: r.try_get(16)?,
+        closed_at: r.try_get(17)?,
     })
 }
 
@@ -292,13 +296,7 @@ pub(super) async fn acknowledge(
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() == 1 {
-        sqlx::query(
-            "UPDATE deliveries SET status = 'cancelled', lease_until = NULL \
-             WHERE warning_id = $1 AND status = 'pending'",
-        )
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        cancel_pending(&mut tx, id).await?;
     }
     // Acknowledging twice is not an error: the first acknowledgement stands.
     let warning = warning_in(&mut tx, id)
@@ -396,4 +394,190 @@ pub(super) async fn get(store: &SqlStore, id: &str) -> Result<Option<(Warning, V
         .map(delivery_from_row)
         .collect::<Result<Vec<_>>>()?;
     Ok(Some((warning, deliveries)))
+}
+
+/// Cancels the deliveries of a warning still waiting to go out: someone has it in hand.
+async fn cancel_pending(conn: &mut AnyConnection, id: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE deliveries SET status = 'cancelled', lease_until = NULL \
+         WHERE warning_id = $1 AND status = 'pending'",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The name of the only organisation whose warnings `caller` may see, or `None` for an admin,
+/// who sees every organisation's. This is the one place the console's rule is decided:
+/// every listing and lookup for a user goes through it.
+async fn visible_org(store: &SqlStore, caller: &Caller) -> Result<Option<String>> {
+    if caller.role == Role::Admin {
+        return Ok(None);
+    }
+    let name: Option<String> = sqlx::query_scalar("SELECT name FROM orgs WHERE identity_id = $1")
+        .bind(&caller.org)
+        .fetch_optional(&store.pool)
+        .await?;
+    // A caller whose organisation is gone sees nothing: an org name no warning can have.
+    Ok(Some(name.unwrap_or_default()))
+}
+
+pub(super) async fn visible_list(
+    store: &SqlStore,
+    caller: &Caller,
+    filter: &WarningFilter,
+) -> Result<Vec<Warning>> {
+    let Some(own) = visible_org(store, caller).await? else {
+        return list(store, filter).await;
+    };
+    if own.is_empty() || filter.org.as_ref().is_some_and(|asked| *asked != own) {
+        return Ok(Vec::new());
+    }
+    let filter = WarningFilter {
+        org: Some(own),
+        ..filter.clone()
+    };
+    list(store, &filter).await
+}
+
+pub(super) async fn visible_get(
+    store: &SqlStore,
+    caller: &Caller,
+    id: &str,
+) -> Result<Option<(Warning, Vec<WarningNote>)>> {
+    let own = visible_org(store, caller).await?;
+    let mut conn = store.pool.acquire().await?;
+    let Some(warning) = warning_in(&mut conn, id).await? else {
+        return Ok(None);
+    };
+    if own.is_some_and(|own| own != warning.org) {
+        return Ok(None);
+    }
+    let rows = sqlx::query(
+        "SELECT author, at, action, text FROM warning_notes WHERE warning_id = $1 ORDER BY pk",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let notes = rows
+        .iter()
+        .map(|r| {
+            Ok(WarningNote {
+                author: r.try_get(0)?,
+                at: r.try_get(1)?,
+                action: r.try_get(2)?,
+                text: r.try_get(3)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some((warning, notes)))
+}
+
+async fn note(
+    conn: &mut AnyConnection,
+    id: &str,
+    author: &str,
+    at: Micros,
+    action: &str,
+    text: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO warning_notes (warning_id, author, at, action, text) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(author)
+    .bind(at)
+    .bind(action)
+    .bind(text)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn assign(
+    store: &SqlStore,
+    id: &str,
+    assignee: &str,
+    by: &str,
+    at: Micros,
+) -> Result<Warning> {
+    let _turn = store.write_turn().await;
+    let mut tx = store.pool.begin().await?;
+    let warning = warning_in(&mut tx, id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("warning {id}")))?;
+    // Only a user of the affected organisation can be handed its warning.
+    let member: Option<String> = sqlx::query_scalar(
+        "SELECT u.username FROM users u JOIN orgs o ON o.pk = u.org_pk \
+         WHERE u.username = $1 AND o.name = $2",
+    )
+    .bind(assignee)
+    .bind(&warning.org)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if member.is_none() {
+        return Err(StoreError::Invalid(format!(
+            "{assignee:?} is not a user of {}, whose warning this is",
+            warning.org
+        )));
+    }
+    sqlx::query("UPDATE warnings SET assigned_to = $1 WHERE id = $2")
+        .bind(assignee)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    note(&mut tx, id, by, at, "assigned", assignee).await?;
+    let warning = warning_in(&mut tx, id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("warning {id}")))?;
+    tx.commit().await?;
+    Ok(warning)
+}
+
+pub(super) async fn close(
+    store: &SqlStore,
+    id: &str,
+    by: &str,
+    comment: &str,
+    at: Micros,
+) -> Result<Warning> {
+    if comment.trim().is_empty() {
+        return Err(StoreError::Invalid(
+            "closing a warning needs a comment saying what was done".into(),
+        ));
+    }
+    let _turn = store.write_turn().await;
+    let mut tx = store.pool.begin().await?;
+    let done = sqlx::query(
+        "UPDATE warnings SET status = 'closed', closed_by = $1, closed_at = $2, \
+         escalate_at = NULL WHERE id = $3 AND status <> 'closed'",
+    )
+    .bind(by)
+    .bind(at)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    // Like an acknowledgement, a closing stops the messages still waiting to go out; closing
+    // twice keeps the first closing.
+    if done.rows_affected() == 1 {
+        cancel_pending(&mut tx, id).await?;
+        note(&mut tx, id, by, at, "closed", comment.trim()).await?;
+    }
+    let warning = warning_in(&mut tx, id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("warning {id}")))?;
+    tx.commit().await?;
+    Ok(warning)
+}
+
+pub(super) async fn org_users(store: &SqlStore, org: &str) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT u.username FROM users u JOIN orgs o ON o.pk = u.org_pk WHERE o.name = $1 \
+         ORDER BY u.username",
+    )
+    .bind(org)
+    .fetch_all(&store.pool)
+    .await?)
 }

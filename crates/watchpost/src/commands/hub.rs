@@ -246,7 +246,14 @@ async fn run_server(
             store_for_ack.clone(),
             warn.secret.as_bytes(),
         ))
-        .merge(super::export::router(server.clone(), store_for_ack));
+        .merge(super::export::router(server.clone(), store_for_ack.clone()))
+        .merge(watchpost_web::router(
+            store_for_ack,
+            watchpost_web::Config::default(),
+        ));
+    println!("Console: http://{addr}/");
+    // The console counts failed sign-ins per client address, which the connection info gives.
+    let routes = routes.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, routes)
         .with_graceful_shutdown(shutdown())
         .await?;

@@ -1,0 +1,247 @@
+//! Every text the console shows, in English and Vietnamese.
+//!
+//! Each language is one exhaustive `match` over [`Key`]: a key added without its translation
+//! does not compile, so no page can fall back to the wrong language. The unit tests check what
+//! the compiler cannot: that no text is empty and that the Vietnamese differs from the English.
+
+use super::Lang;
+
+macro_rules! keys {
+    ($($key:ident),* $(,)?) => {
+        /// A text of the console.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[allow(missing_docs)] // the English text is each key's documentation
+        pub enum Key { $($key),* }
+
+        impl Key {
+            /// Every key, for the tests.
+            pub const ALL: &'static [Key] = &[$(Key::$key),*];
+        }
+    };
+}
+
+keys!(
+    Warnings,
+    OpenWarnings,
+    SignIn,
+    SignOut,
+    Username,
+    Password,
+    WrongCredentials,
+    LockedOut,
+    SignedInAs,
+    Language,
+    Severity,
+    Indicator,
+    Pattern,
+    Evidence,
+    Asset,
+    Organisation,
+    FirstSeen,
+    LastSeen,
+    Sightings,
+    Status,
+    Actions,
+    Acknowledge,
+    Assign,
+    AssignedTo,
+    Close,
+    Comment,
+    CommentNeeded,
+    StatusOpen,
+    StatusAcknowledged,
+    StatusClosed,
+    SeverityCritical,
+    SeverityHigh,
+    SeverityMedium,
+    SeverityLow,
+    NoWarnings,
+    RoleReader,
+    RoleAnalyst,
+    RoleAdmin,
+    ReadOnly,
+    TimesIn,
+    LiveUpdate,
+    AcknowledgedBy,
+    ErrorTitle,
+    ErrorForbidden,
+    ErrorNotFound,
+    ErrorCsrf,
+    ErrorInvalid,
+    ErrorServer,
+    BackToInbox,
+);
+
+/// The text of `key` in `lang`.
+pub fn text(lang: Lang, key: Key) -> &'static str {
+    match lang {
+        Lang::En => english(key),
+        Lang::Vi => vietnamese(key),
+    }
+}
+
+fn english(key: Key) -> &'static str {
+    match key {
+        Key::Warnings => "Warnings",
+        Key::OpenWarnings => "Open warnings",
+        Key::SignIn => "Sign in",
+        Key::SignOut => "Sign out",
+        Key::Username => "User name",
+        Key::Password => "Password",
+        Key::WrongCredentials => "Wrong user name or password.",
+        Key::LockedOut => {
+            "Too many failed sign-ins for this user name or from this address. \
+             Try again in 15 minutes."
+        }
+        Key::SignedInAs => "Signed in as",
+        Key::Language => "Language",
+        Key::Severity => "Severity",
+        Key::Indicator => "Indicator",
+        Key::Pattern => "Pattern",
+        Key::Evidence => "Evidence",
+        Key::Asset => "Affected asset",
+        Key::Organisation => "Organisation",
+        Key::FirstSeen => "First seen",
+        Key::LastSeen => "Last seen",
+        Key::Sightings => "Sightings",
+        Key::Status => "Status",
+        Key::Actions => "Actions",
+        Key::Acknowledge => "Acknowledge",
+        Key::Assign => "Assign",
+        Key::AssignedTo => "Assigned to",
+        Key::Close => "Close",
+        Key::Comment => "Comment",
+        Key::CommentNeeded => "Closing a warning needs a comment saying what was done.",
+        Key::StatusOpen => "Open",
+        Key::StatusAcknowledged => "Acknowledged",
+        Key::StatusClosed => "Closed",
+        Key::SeverityCritical => "Critical",
+        Key::SeverityHigh => "High",
+        Key::SeverityMedium => "Medium",
+        Key::SeverityLow => "Low",
+        Key::NoWarnings => "No open warnings.",
+        Key::RoleReader => "reader",
+        Key::RoleAnalyst => "analyst",
+        Key::RoleAdmin => "administrator",
+        Key::ReadOnly => "Read only: your role does not allow handling warnings.",
+        Key::TimesIn => "Times in",
+        Key::LiveUpdate => "Updated every 10 seconds",
+        Key::AcknowledgedBy => "Acknowledged by",
+        Key::ErrorTitle => "Something went wrong",
+        Key::ErrorForbidden => "You may not do this.",
+        Key::ErrorNotFound => "There is no such page or warning.",
+        Key::ErrorCsrf => {
+            "This form has expired or was not sent by this console. Reload the page and try again."
+        }
+        Key::ErrorInvalid => "The request could not be carried out as sent.",
+        Key::ErrorServer => "The server failed; the details are in its log.",
+        Key::BackToInbox => "Back to the warnings",
+    }
+}
+
+fn vietnamese(key: Key) -> &'static str {
+    match key {
+        Key::Warnings => "Cảnh báo",
+        Key::OpenWarnings => "Cảnh báo đang mở",
+        Key::SignIn => "Đăng nhập",
+        Key::SignOut => "Đăng xuất",
+        Key::Username => "Tên đăng nhập",
+        Key::Password => "Mật khẩu",
+        Key::WrongCredentials => "Sai tên đăng nhập hoặc mật khẩu.",
+        Key::LockedOut => {
+            "Quá nhiều lần đăng nhập sai với tên này hoặc từ địa chỉ này. \
+             Hãy thử lại sau 15 phút."
+        }
+        Key::SignedInAs => "Đăng nhập với tên",
+        Key::Language => "Ngôn ngữ",
+        Key::Severity => "Mức độ",
+        Key::Indicator => "Chỉ báo",
+        Key::Pattern => "Mẫu nhận dạng",
+        Key::Evidence => "Bằng chứng",
+        Key::Asset => "Tài sản bị ảnh hưởng",
+        Key::Organisation => "Tổ chức",
+        Key::FirstSeen => "Phát hiện lần đầu",
+        Key::LastSeen => "Phát hiện gần nhất",
+        Key::Sightings => "Số lần phát hiện",
+        Key::Status => "Trạng thái",
+        Key::Actions => "Xử lý",
+        Key::Acknowledge => "Xác nhận",
+        Key::Assign => "Giao việc",
+        Key::AssignedTo => "Người phụ trách",
+        Key::Close => "Đóng",
+        Key::Comment => "Ghi chú",
+        Key::CommentNeeded => "Cần ghi chú về việc đã làm để đóng cảnh báo.",
+        Key::StatusOpen => "Đang mở",
+        Key::StatusAcknowledged => "Đã xác nhận",
+        Key::StatusClosed => "Đã đóng",
+        Key::SeverityCritical => "Nghiêm trọng",
+        Key::SeverityHigh => "Cao",
+        Key::SeverityMedium => "Trung bình",
+        Key::SeverityLow => "Thấp",
+        Key::NoWarnings => "Không có cảnh báo nào đang mở.",
+        Key::RoleReader => "người đọc",
+        Key::RoleAnalyst => "phân tích viên",
+        Key::RoleAdmin => "quản trị viên",
+        Key::ReadOnly => "Chỉ đọc: vai trò của bạn không cho phép xử lý cảnh báo.",
+        Key::TimesIn => "Giờ theo",
+        Key::LiveUpdate => "Tự động cập nhật mỗi 10 giây",
+        Key::AcknowledgedBy => "Xác nhận bởi",
+        Key::ErrorTitle => "Đã xảy ra lỗi",
+        Key::ErrorForbidden => "Bạn không có quyền thực hiện thao tác này.",
+        Key::ErrorNotFound => "Không tìm thấy trang hoặc cảnh báo này.",
+        Key::ErrorCsrf => "Biểu mẫu đã hết hạn hoặc không do bảng điều khiển này gửi. Hãy tải lại trang và thử lại.",
+        Key::ErrorInvalid => "Không thể thực hiện yêu cầu như đã gửi.",
+        Key::ErrorServer => "Máy chủ gặp lỗi; chi tiết có trong nhật ký.",
+        Key::BackToInbox => "Quay lại danh sách cảnh báo",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_has_a_text_in_both_languages() {
+        for &key in Key::ALL {
+            for lang in [Lang::En, Lang::Vi] {
+                assert!(
+                    !text(lang, key).trim().is_empty(),
+                    "{key:?} is empty in {lang:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn vietnamese_is_translated_not_copied() {
+        for &key in Key::ALL {
+            assert_ne!(
+                text(Lang::En, key),
+                text(Lang::Vi, key),
+                "{key:?} is not translated"
+            );
+        }
+    }
+
+    #[test]
+    fn texts_of_one_language_are_distinct_except_where_meant() {
+        // "Sign in" is both the page and its button, so one key serves both; any other
+        // repeat is a copy-paste slip.
+        for lang in [Lang::En, Lang::Vi] {
+            let mut seen = std::collections::HashMap::new();
+            for &key in Key::ALL {
+                if let Some(other) = seen.insert(text(lang, key), key) {
+                    panic!("{key:?} and {other:?} have the same {lang:?} text");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn vietnamese_keeps_its_diacritics() {
+        assert_eq!(text(Lang::Vi, Key::Warnings), "Cảnh báo");
+        assert_eq!(text(Lang::Vi, Key::SignIn), "Đăng nhập");
+        assert_eq!(text(Lang::Vi, Key::Acknowledge), "Xác nhận");
+        assert_eq!(text(Lang::Vi, Key::Organisation), "Tổ chức");
+    }
+}
