@@ -4,7 +4,8 @@
 //! It owns the console's pages and what keeps them safe: sign-in with lockout
 //! ([`login`]), sessions kept in the store ([`session`]), CSRF tokens on every POST
 //! ([`csrf`]), the text catalogue ([`i18n`]), time zones ([`zone`]) and the warnings inbox
-//! ([`inbox`]), and the SVG charts drawn on the server ([`chart`]). Pages share one layout
+//! ([`inbox`]), the risk-trend dashboard and weekly report ([`dashboard`]) with the SVG charts
+//! drawn on the server ([`chart`]). Pages share one layout
 //! ([`page::Page`]); static files are compiled in ([`assets`]). Who may see which warning is decided by the store
 //! ([`watchpost_store::Store::visible_warnings`]), never by a template.
 //!
@@ -30,6 +31,7 @@
 pub mod assets;
 pub mod chart;
 pub mod csrf;
+pub mod dashboard;
 pub mod error;
 pub mod i18n;
 pub mod inbox;
@@ -103,6 +105,9 @@ pub fn router(store: Arc<dyn Store>, config: Config) -> Router {
         )
         .route("/console/warnings/{id}/assign", post(inbox::assign))
         .route("/console/warnings/{id}/close", post(inbox::close))
+        .route("/dashboard", get(dashboard::page))
+        .route("/dashboard/{file}", get(dashboard::csv))
+        .route("/report", get(dashboard::report))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/lang", get(i18n::switch))

@@ -30,11 +30,18 @@ pub struct NavEntry {
 }
 
 /// The navigation, in order. Pages not built yet have no entry: a link must lead somewhere.
-pub const NAV: &[NavEntry] = &[NavEntry {
-    label: Key::Warnings,
-    href: "/",
-    least_role: Role::Reader,
-}];
+pub const NAV: &[NavEntry] = &[
+    NavEntry {
+        label: Key::Warnings,
+        href: "/",
+        least_role: Role::Reader,
+    },
+    NavEntry {
+        label: Key::Dashboard,
+        href: "/dashboard",
+        least_role: Role::Reader,
+    },
+];
 
 /// A link as a page shows it.
 pub struct NavLink {
@@ -149,8 +156,8 @@ impl Page {
     }
 }
 
-/// Renders a template as HTML (askama escapes every value unless told otherwise; the console
-/// never tells it otherwise).
+/// Renders a template as HTML. Askama escapes every value; the one exception is a chart's SVG
+/// (`|safe`), which [`crate::chart`] builds with every text escaped.
 pub fn render(template: &impl Template) -> Result<Response, WebError> {
     Ok(Html(template.render()?).into_response())
 }

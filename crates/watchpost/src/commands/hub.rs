@@ -352,7 +352,13 @@ const DEMO_SIGHTINGS: &str = "7d0c8a52-93a4-4c1e-b1f3-2a9e5d6c4b21";
 /// Replays the demo telemetry through the hub's watch: each hit routed to the organisation
 /// whose network it is, stored as a sighting and raised as a warning in its outbox.
 async fn replay(store: &Arc<SqlStore>, data: &Path, config: &watchpost_warn::Config) -> Result<()> {
-    let eve = data.join("telemetry/eve.json");
+    let recorded = data.join("telemetry/eve.json");
+    let text = std::fs::read_to_string(&recorded)
+        .with_context(|| format!("cannot read {}", recorded.display()))?;
+    // Replayed as if it happened today, so the dashboard's recent weeks show it.
+    let eve = PathBuf::from("watchpost-demo-eve.json");
+    std::fs::write(&eve, shifted_to_today(&text))
+        .with_context(|| format!("cannot write {}", eve.display()))?;
     let sources = SourceArgs {
         eve: vec![eve.clone()],
         sightings_collection: Some(DEMO_SIGHTINGS.into()),
@@ -404,6 +410,47 @@ async fn replay(store: &Arc<SqlStore>, data: &Path, config: &watchpost_warn::Con
         );
     }
     Ok(())
+}
+
+/// `text` with every `YYYY-MM-DDT` date moved by the same whole number of days, so that the
+/// latest falls today (UTC); times of day and zones stay as recorded.
+fn shifted_to_today(text: &str) -> String {
+    let day_of = |date: &str| {
+        watchpost_stix::Timestamp::parse(&format!("{date}T00:00:00Z"))
+            .ok()
+            .map(|t| t.unix_micros().div_euclid(86_400_000_000))
+    };
+    let is_date = |b: &[u8]| {
+        b.len() >= 11
+            && b[4] == b'-'
+            && b[7] == b'-'
+            && b[10] == b'T'
+            && [0, 1, 2, 3, 5, 6, 8, 9]
+                .iter()
+                .all(|&i| b[i].is_ascii_digit())
+    };
+    let bytes = text.as_bytes();
+    let dates: Vec<(usize, i64)> = (0..bytes.len())
+        .filter(|&i| is_date(&bytes[i..]))
+        .filter_map(|i| day_of(&text[i..i + 10]).map(|d| (i, d)))
+        .collect();
+    let Some(latest) = dates.iter().map(|d| d.1).max() else {
+        return text.to_string();
+    };
+    let shift = watchpost_stix::Timestamp::now()
+        .unix_micros()
+        .div_euclid(86_400_000_000)
+        - latest;
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (i, day) in dates {
+        out.push_str(&text[at..i]);
+        let moved = watchpost_stix::Timestamp::from_unix_micros((day + shift) * 86_400_000_000);
+        out.push_str(&moved.to_string()[..10]);
+        at = i + 10;
+    }
+    out.push_str(&text[at..]);
+    out
 }
 
 /// Three national CERTs of the Mekong region, a sharing group of two, and two collections:
@@ -493,4 +540,34 @@ async fn seed(store: &SqlStore, data: &Path) -> Result<()> {
         .await
         .with_context(|| format!("cannot import the demo directory {}", directory.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_telemetry_moves_to_today_by_whole_days() {
+        let text = "{\"timestamp\": \"2025-11-19T23:59:01.5+0700\", \"x\": \"1999-01-01\"}\n\
+                    {\"timestamp\": \"2025-11-20T08:15:02.118204+0700\"}\n";
+        let shifted = shifted_to_today(text);
+        let today = watchpost_stix::Timestamp::now().to_string()[..10].to_string();
+        let lines: Vec<&str> = shifted.lines().collect();
+        assert!(
+            lines[1].contains(&format!("\"{today}T08:15:02.118204+0700\"")),
+            "{shifted}"
+        );
+        // The day before stays the day before; a date without a time is not a timestamp.
+        let yesterday = watchpost_stix::Timestamp::from_unix_micros(
+            watchpost_stix::Timestamp::now().unix_micros() - 86_400_000_000,
+        )
+        .to_string()[..10]
+            .to_string();
+        assert!(
+            lines[0].contains(&format!("{yesterday}T23:59:01.5+0700")),
+            "{shifted}"
+        );
+        assert!(lines[0].contains("\"1999-01-01\""));
+        assert_eq!(shifted_to_today("no dates"), "no dates");
+    }
 }
