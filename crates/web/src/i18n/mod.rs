@@ -81,7 +81,7 @@ fn from_accept_language(header: &str) -> Option<Lang> {
         })
         .filter(|(weight, _)| *weight > 0)
         .collect();
-    offers.sort_by(|a, b| b.0.cmp(&a.0));
+    offers.sort_by_key(|offer| std::cmp::Reverse(offer.0));
     offers.first().map(|(_, lang)| *lang)
 }
 
