@@ -180,6 +180,15 @@ fn rows(page: &str) -> Vec<(String, String)> {
 async fn a_post_without_the_csrf_token_is_refused() {
     let hub = Hub::start();
     let mut admin = Agent::new(&hub);
+    // Without a session, pages lead to the sign-in page, and htmx is told to go there.
+    assert_eq!(admin.get("/").await.location, "/login");
+    let poll = admin
+        .http
+        .get(format!("{}/console/inbox", hub.base))
+        .header("hx-request", "true");
+    let poll = poll.send().await.unwrap();
+    assert_eq!(poll.status(), 401);
+    assert_eq!(poll.headers()["hx-redirect"], "/login");
     // Sign-in itself needs the form's token.
     let forged = admin
         .post("/login", &[("username", "demo"), ("password", PASSWORD)])
