@@ -225,6 +225,14 @@ async fn a_post_without_the_csrf_token_is_refused() {
         .header("hx-request", "true")
         .form(&[("comment", "handled")]);
     let closed = admin.send(close).await;
+    // Times are in Hanoi time unless the user picks another zone.
+    assert!(admin
+        .get("/")
+        .await
+        .body
+        .contains("Asia/Ho_Chi_Minh (UTC+07:00)"));
+    assert_eq!(admin.get("/zone?to=UTC&back=/").await.location, "/");
+    assert!(admin.get("/").await.body.contains("UTC (UTC+00:00)"));
     assert_eq!(closed.status, 200, "htmx gets the table back");
     assert!(
         !closed.body.contains(&id),

@@ -117,7 +117,7 @@ pub(crate) async fn switch(Query(switch): Query<Switch>) -> Response {
 }
 
 /// `back` if it is a path of this site, else `/`: the switcher must not redirect elsewhere.
-fn local_path(back: &str) -> &str {
+pub(crate) fn local_path(back: &str) -> &str {
     let local = back.starts_with('/') && !back.starts_with("//") && !back.contains('\\');
     if local {
         back
