@@ -1968,11 +1968,11 @@ async fn users_see_only_their_organisations_warnings(db: Db) {
     let all = WarningFilter::default();
     assert_eq!(
         ids(store.visible_warnings(reader_a, &all).await.unwrap()),
-        vec![a.id.clone()]
+        [a.id.as_str()]
     );
     assert_eq!(
         ids(store.visible_warnings(analyst_b, &all).await.unwrap()),
-        vec![b.id.clone()]
+        [b.id.as_str()]
     );
     assert_eq!(
         ids(store.visible_warnings(admin_c, &all).await.unwrap()),

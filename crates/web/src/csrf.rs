@@ -1,7 +1,7 @@
 //! Cross-site request forgery: every POST must carry its session's token, in the form field
 //! `csrf` or the `X-CSRF-Token` header (htmx sends the header from the page's `hx-headers`).
 //!
-//! [`guard`] checks it for every route of the console before any handler runs, so a page added
+//! `guard` checks it for every route of the console before any handler runs, so a page added
 //! later cannot forget to. The sign-in form has no session yet: it carries a token that the
 //! sign-in page also set as a cookie (double submit), which a forging site can neither read
 //! nor set.

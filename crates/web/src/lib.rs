@@ -91,7 +91,7 @@ pub struct Console {
     config: Config,
 }
 
-/// The console's routes: `/` (the warnings inbox), `/login`, `/logout`, `/lang`,
+/// The console's routes: `/` (the warnings inbox), `/login`, `/logout`, `/lang`, `/zone`,
 /// `/console/…` (fragments and actions) and `/static/…`. It has no fallback, so it merges
 /// with the TAXII router, whose fallback answers unknown paths.
 pub fn router(store: Arc<dyn Store>, config: Config) -> Router {
@@ -111,6 +111,7 @@ pub fn router(store: Arc<dyn Store>, config: Config) -> Router {
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/lang", get(i18n::switch))
+        .route("/zone", get(zone::switch))
         // Layers run outermost last-added: headers, then the session, then the CSRF check,
         // which needs the session's token.
         .layer(from_fn(csrf::guard))

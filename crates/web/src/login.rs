@@ -4,14 +4,14 @@ use crate::csrf::LOGIN_COOKIE;
 use crate::error::{respond, WebError};
 use crate::i18n::{Key, Lang};
 use crate::page::{render, Page};
-use crate::session::{self, cookie, new_secret, now, Signed};
+use crate::session::{self, cookie, new_secret, now};
 use crate::Console;
 use askama::Template;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::header::{LOCATION, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::Form;
 use serde::Deserialize;
 use std::convert::Infallible;
@@ -46,15 +46,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 }
 
 /// `GET /login`: the form, with a fresh token for it (also set as a cookie: see
-/// [`crate::csrf`]).
-pub(crate) async fn form(
-    State(console): State<Arc<Console>>,
-    signed: Option<Signed>,
-    lang: Lang,
-) -> Response {
-    if signed.is_some() {
-        return Redirect::to("/").into_response();
-    }
+/// [`crate::csrf`]). It is shown even to a browser with a session: that session may have been
+/// planted, and signing in is how its user gets one of their own.
+pub(crate) async fn form(State(console): State<Arc<Console>>, lang: Lang) -> Response {
     let token = new_secret();
     let page = form_page(lang, token.clone(), None, String::new());
     let cookie = session::set_cookie(&console, LOGIN_COOKIE, &token, 3600);

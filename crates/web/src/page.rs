@@ -150,6 +150,14 @@ impl Page {
         }
     }
 
+    /// The zones a user can choose, and whether each is the one in use.
+    pub fn zones(&self) -> Vec<(&'static str, bool)> {
+        crate::zone::ZONES
+            .iter()
+            .map(|z| (z.name, z.name == self.zone.name))
+            .collect()
+    }
+
     /// Where the stylesheet is; the version in the query lets browsers cache it for a year.
     pub fn stylesheet(&self) -> &'static str {
         crate::assets::STYLESHEET_URL

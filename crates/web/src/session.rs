@@ -2,7 +2,7 @@
 //! store by its SHA-256 only, so several hub processes sharing a database share sessions and a
 //! copy of the table logs no one in.
 //!
-//! [`load`] looks the cookie up once per request and leaves a [`Signed`] user in the request's
+//! `load` looks the cookie up once per request and leaves a [`Signed`] user in the request's
 //! extensions; handlers that need a user take [`Signed`] as an extractor, which sends anyone
 //! without a session to the sign-in page.
 

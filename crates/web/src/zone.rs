@@ -2,10 +2,15 @@
 //!
 //! The zones of the hub's region have kept one offset and no daylight saving time for
 //! decades, so a fixed table of offsets is exact for every time the hub stores and spares
-//! the binary a time-zone database. The `wp_tz` cookie chooses one of them; a zone outside the
-//! table needs that database (jiff or chrono-tz) and a line here.
+//! the binary a time-zone database. The `wp_tz` cookie, set by the zone switcher in the
+//! navigation, chooses one of them; a zone outside the table needs that database (jiff or
+//! chrono-tz) and a line here.
 
+use axum::extract::Query;
+use axum::http::header::SET_COOKIE;
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
 use watchpost_store::Micros;
 
 /// The cookie that keeps the chosen zone.
@@ -84,6 +89,29 @@ impl Zone {
         let m = self.offset_minutes.abs();
         format!("UTC{sign}{:02}:{:02}", m / 60, m % 60)
     }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Switch {
+    to: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// `GET /zone?to=Asia/Bangkok&back=/`: remembers the zone for a year and goes back; like the
+/// language switcher, a GET that changes only how pages read.
+pub(crate) async fn switch(Query(switch): Query<Switch>) -> Response {
+    let zone = ZONES
+        .iter()
+        .find(|z| z.name == switch.to)
+        .copied()
+        .unwrap_or_default();
+    let cookie = format!(
+        "{COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+        zone.name
+    );
+    let back = crate::i18n::local_path(&switch.back).to_string();
+    ([(SET_COOKIE, cookie)], Redirect::to(&back)).into_response()
 }
 
 /// The proleptic Gregorian date of a day count from 1970-01-01 (Howard Hinnant's

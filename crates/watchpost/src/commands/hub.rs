@@ -29,6 +29,10 @@ pub struct ServeArgs {
     pub warn: WarnArgs,
     #[command(flatten)]
     pub sources: SourceArgs,
+    /// Mark the console's cookies `Secure`: for a hub reached over HTTPS (through a proxy that
+    /// ends TLS). Browsers then never send them over plain HTTP.
+    #[arg(long, env = "WATCHPOST_SECURE_COOKIES")]
+    pub secure_cookies: bool,
 }
 
 /// How the hub warns: `serve` delivers what is in the outbox.
@@ -219,6 +223,7 @@ async fn run_server(
     store: Arc<SqlStore>,
     listen: SocketAddr,
     warn: &watchpost_warn::Config,
+    console: watchpost_web::Config,
 ) -> Result<()> {
     let poller = Poller::new(
         store.clone(),
@@ -247,10 +252,7 @@ async fn run_server(
             warn.secret.as_bytes(),
         ))
         .merge(super::export::router(server.clone(), store_for_ack.clone()))
-        .merge(watchpost_web::router(
-            store_for_ack,
-            watchpost_web::Config::default(),
-        ));
+        .merge(watchpost_web::router(store_for_ack, console));
     println!("Console: http://{addr}/");
     // The console counts failed sign-ins per client address, which the connection info gives.
     let routes = routes.into_make_service_with_connect_info::<SocketAddr>();
@@ -312,7 +314,11 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
     runtime()?.block_on(async {
         let store = args.db.open().await?;
         start_warning(&store, &config, &args.sources, &args.db.db)?;
-        run_server(store, args.listen, &config).await?;
+        let console = watchpost_web::Config {
+            secure_cookies: args.secure_cookies,
+            ..watchpost_web::Config::default()
+        };
+        run_server(store, args.listen, &config, console).await?;
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -340,7 +346,9 @@ pub fn demo(args: DemoArgs) -> Result<ExitCode> {
         println!("  try: curl -u {DEMO_USER}:{DEMO_PASSWORD} http://{}/taxii2/api/collections/", args.listen);
         if !args.no_serve {
             start_warning(&store, &config, &SourceArgs::default(), &args.db)?;
-            run_server(store, args.listen, &config).await?;
+            // The demo is served over plain HTTP on loopback: its cookies cannot be `Secure`.
+            let console = watchpost_web::Config::default();
+            run_server(store, args.listen, &config, console).await?;
         }
         Ok(ExitCode::SUCCESS)
     })

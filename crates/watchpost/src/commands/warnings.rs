@@ -16,7 +16,7 @@ pub enum WarningsCommand {
         /// Only this organisation's.
         #[arg(long)]
         org: Option<String>,
-        /// Only open or only acknowledged ones.
+        /// Only open, acknowledged or closed ones.
         #[arg(long, value_parser = parse_status)]
         status: Option<WarningStatus>,
         /// Only this severity (low, medium, high, critical).
@@ -59,7 +59,7 @@ pub enum WarningsCommand {
 
 fn parse_status(s: &str) -> Result<WarningStatus, String> {
     WarningStatus::parse(s)
-        .ok_or_else(|| format!("{s:?} is not a status: use open or acknowledged"))
+        .ok_or_else(|| format!("{s:?} is not a status: use open, acknowledged or closed"))
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {

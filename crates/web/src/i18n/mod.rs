@@ -81,7 +81,7 @@ fn from_accept_language(header: &str) -> Option<Lang> {
         })
         .filter(|(weight, _)| *weight > 0)
         .collect();
-    offers.sort_by(|a, b| b.0.cmp(&a.0));
+    offers.sort_by_key(|offer| std::cmp::Reverse(offer.0));
     offers.first().map(|(_, lang)| *lang)
 }
 
@@ -117,7 +117,7 @@ pub(crate) async fn switch(Query(switch): Query<Switch>) -> Response {
 }
 
 /// `back` if it is a path of this site, else `/`: the switcher must not redirect elsewhere.
-fn local_path(back: &str) -> &str {
+pub(crate) fn local_path(back: &str) -> &str {
     let local = back.starts_with('/') && !back.starts_with("//") && !back.contains('\\');
     if local {
         back

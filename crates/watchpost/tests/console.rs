@@ -1,0 +1,640 @@
+//! The analyst console (issue 8) against the real hub: `watchpost demo` on 127.0.0.1 with its
+//! three CERTs and their warnings. HTTP-level security checks (CSRF, session fixation,
+//! lockout, organisation isolation, escaping) use reqwest; the walk-through uses a real
+//! headless Chromium through chromedriver and saves the screenshots in `docs/screenshots/`.
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use watchpost_store::{NewWarning, SqlStore, Store};
+
+const BIN: &str = env!("CARGO_BIN_EXE_watchpost");
+const PASSWORD: &str = "watchpost-demo";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// A demo hub in a directory of its own, killed when dropped.
+struct Hub {
+    child: Child,
+    base: String,
+    db: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Hub {
+    fn start() -> Hub {
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("sqlite://{}", dir.path().join("demo.db").display());
+        let mut child = Command::new(BIN)
+            .args(["demo", "--listen", "127.0.0.1:0", "--db", &db, "--data"])
+            .arg(repo().join("demo"))
+            .current_dir(dir.path())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("the demo hub exited before it listened")
+                .unwrap();
+            if let Some(rest) = line.strip_prefix("TAXII 2.1 discovery: ") {
+                break rest.trim_end_matches("/taxii2/").to_string();
+            }
+        };
+        // Keep reading its output so it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Hub {
+            child,
+            base,
+            db,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A browser without JavaScript: it keeps cookies by hand, so the test sees every one.
+struct Agent {
+    http: reqwest::Client,
+    base: String,
+    cookies: BTreeMap<String, String>,
+}
+
+struct Reply {
+    status: u16,
+    location: String,
+    body: String,
+}
+
+impl Agent {
+    fn new(hub: &Hub) -> Agent {
+        Agent {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: hub.base.clone(),
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        for value in response.headers().get_all("set-cookie") {
+            let pair = value.to_str().unwrap().split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.into(), value.into());
+            }
+        }
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        Reply {
+            status,
+            location,
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Reply {
+        let request = self.http.get(format!("{}{path}", self.base));
+        self.send(request).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Reply {
+        let request = self.http.post(format!("{}{path}", self.base)).form(form);
+        self.send(request).await
+    }
+
+    /// Signs in through the form, as a browser would.
+    async fn sign_in(&mut self, user: &str, password: &str) -> Reply {
+        let form = self.get("/login").await;
+        let token = hidden_csrf(&form.body);
+        self.post(
+            "/login",
+            &[("csrf", &token), ("username", user), ("password", password)],
+        )
+        .await
+    }
+
+    async fn csrf(&mut self) -> String {
+        hidden_csrf(&self.get("/").await.body)
+    }
+}
+
+fn hidden_csrf(page: &str) -> String {
+    let start = page.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+    page[start..][..page[start..].find('"').unwrap()].to_string()
+}
+
+/// The inbox's rows as (warning id, organisation).
+fn rows(page: &str) -> Vec<(String, String)> {
+    page.split("<tr id=\"w-")
+        .skip(1)
+        .map(|row| {
+            let id = row[..row.find('"').unwrap()].to_string();
+            // The organisation is the cell after the asset.
+            let after_asset = &row[row.find("class=\"asset\">").unwrap()..];
+            let cell = &after_asset[after_asset.find("<td>").unwrap() + 4..];
+            (id, cell[..cell.find("</td>").unwrap()].to_string())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_without_the_csrf_token_is_refused() {
+    let hub = Hub::start();
+    let mut admin = Agent::new(&hub);
+    // Without a session, pages lead to the sign-in page, and htmx is told to go there.
+    assert_eq!(admin.get("/").await.location, "/login");
+    let poll = admin
+        .http
+        .get(format!("{}/console/inbox", hub.base))
+        .header("hx-request", "true");
+    let poll = poll.send().await.unwrap();
+    assert_eq!(poll.status(), 401);
+    assert_eq!(poll.headers()["hx-redirect"], "/login");
+    // Sign-in itself needs the form's token.
+    let forged = admin
+        .post("/login", &[("username", "demo"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(forged.status, 403, "a sign-in without the form's token");
+    assert_eq!(admin.sign_in("demo", PASSWORD).await.status, 303);
+    let inbox = admin.get("/").await;
+    let (id, _) = rows(&inbox.body).remove(0);
+    let ack = format!("/console/warnings/{id}/acknowledge");
+    assert_eq!(admin.post(&ack, &[]).await.status, 403, "no token");
+    assert_eq!(
+        admin.post(&ack, &[("csrf", "guess")]).await.status,
+        403,
+        "a wrong token"
+    );
+    let logout = admin.post("/logout", &[]).await;
+    assert_eq!(logout.status, 403, "sign-out is a POST like any other");
+    assert!(admin
+        .get("/")
+        .await
+        .body
+        .contains(&format!("w-{id}\" class=\"warning\" data-status=\"open\"")));
+    let token = admin.csrf().await;
+    let done = admin.post(&ack, &[("csrf", &token)]).await;
+    assert_eq!((done.status, done.location.as_str()), (303, "/"));
+    assert!(admin.get("/").await.body.contains(&format!(
+        "w-{id}\" class=\"warning\" data-status=\"acknowledged\""
+    )));
+    // The header htmx sends is as good as the field.
+    let close = admin
+        .http
+        .post(format!("{}/console/warnings/{id}/close", hub.base))
+        .header("x-csrf-token", &token)
+        .header("hx-request", "true")
+        .form(&[("comment", "handled")]);
+    let closed = admin.send(close).await;
+    // Times are in Hanoi time unless the user picks another zone.
+    assert!(admin
+        .get("/")
+        .await
+        .body
+        .contains("Asia/Ho_Chi_Minh (UTC+07:00)"));
+    assert_eq!(admin.get("/zone?to=UTC&back=/").await.location, "/");
+    assert!(admin.get("/").await.body.contains("UTC (UTC+00:00)"));
+    assert_eq!(closed.status, 200, "htmx gets the table back");
+    assert!(
+        !closed.body.contains(&id),
+        "a closed warning leaves the inbox"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_issues_a_new_session_id() {
+    let hub = Hub::start();
+    let mut victim = Agent::new(&hub);
+    // A session id planted before sign-in (session fixation) is not the one that signs in.
+    victim
+        .cookies
+        .insert("wp_session".into(), "planted-by-an-attacker".into());
+    assert_eq!(victim.sign_in("lao-analyst", PASSWORD).await.status, 303);
+    let first = victim.cookies["wp_session"].clone();
+    assert_ne!(first, "planted-by-an-attacker");
+    assert!(first.len() >= 43, "256 bits, base64url");
+    // Signing in again, the old session is discarded and a new id issued.
+    let mut old = Agent::new(&hub);
+    old.cookies.insert("wp_session".into(), first.clone());
+    assert_eq!(old.get("/").await.status, 200);
+    assert_eq!(victim.sign_in("lao-analyst", PASSWORD).await.status, 303);
+    let second = victim.cookies["wp_session"].clone();
+    assert_ne!(first, second);
+    assert_eq!(
+        old.get("/").await.location,
+        "/login",
+        "the old id no longer works"
+    );
+    assert_eq!(victim.get("/").await.status, 200);
+    // Signing out ends the session in the store, not only in the browser.
+    let mut copy = Agent::new(&hub);
+    copy.cookies.insert("wp_session".into(), second);
+    let token = victim.csrf().await;
+    assert_eq!(
+        victim.post("/logout", &[("csrf", &token)]).await.location,
+        "/login"
+    );
+    assert_eq!(copy.get("/").await.location, "/login");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sixth_wrong_password_is_refused_even_when_right() {
+    let hub = Hub::start();
+    let mut guesser = Agent::new(&hub);
+    for n in 1..=5 {
+        let reply = guesser.sign_in("lao-analyst", &format!("guess-{n}")).await;
+        assert_eq!(reply.status, 401, "attempt {n}");
+        assert!(reply.body.contains("Wrong user name or password."));
+    }
+    let right = guesser.sign_in("lao-analyst", PASSWORD).await;
+    assert_eq!(
+        right.status, 429,
+        "locked out, even with the right password"
+    );
+    assert!(
+        right.body.contains("Try again in 15 minutes."),
+        "{}",
+        right.body
+    );
+    assert!(!guesser.cookies.contains_key("wp_session"));
+    // In Vietnamese, too.
+    guesser.cookies.insert("wp_lang".into(), "vi".into());
+    let vi = guesser.sign_in("lao-analyst", PASSWORD).await;
+    assert!(vi.body.contains("Hãy thử lại sau 15 phút."), "{}", vi.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_see_only_their_organisations_warnings_in_every_page_and_fragment() {
+    let hub = Hub::start();
+    let mut admin = Agent::new(&hub);
+    admin.sign_in("demo", PASSWORD).await;
+    let all = rows(&admin.get("/").await.body);
+    let orgs: std::collections::BTreeSet<_> = all.iter().map(|(_, o)| o.as_str()).collect();
+    assert!(
+        orgs.len() >= 3,
+        "the admin sees every organisation's warnings: {orgs:?}"
+    );
+    for (user, org) in [("cam-reader", "camcert"), ("lao-analyst", "laocert")] {
+        let mut agent = Agent::new(&hub);
+        assert_eq!(agent.sign_in(user, PASSWORD).await.status, 303);
+        let theirs: Vec<_> = all.iter().filter(|(_, o)| o == org).collect();
+        assert!(!theirs.is_empty(), "{org} has demo warnings");
+        for path in ["/", "/console/inbox"] {
+            let page = agent.get(path).await.body;
+            assert_eq!(rows(&page).len(), theirs.len(), "{user} on {path}");
+            for (id, other) in all.iter().filter(|(_, o)| o != org) {
+                assert!(
+                    !page.contains(id.as_str()),
+                    "{user} sees {other}'s {id} on {path}"
+                );
+                assert!(
+                    !page.contains(&format!("<td>{other}</td>")),
+                    "{user} on {path}"
+                );
+            }
+        }
+        // Nor can they act on another organisation's warning: it does not exist for them.
+        let token = agent.csrf().await;
+        let (foreign, _) = all.iter().find(|(_, o)| o != org).unwrap();
+        for action in ["acknowledge", "assign", "close"] {
+            let path = format!("/console/warnings/{foreign}/{action}");
+            let form = [
+                ("csrf", token.as_str()),
+                ("assignee", user),
+                ("comment", "x"),
+            ];
+            let reply = agent.post(&path, &form).await;
+            let expected = if user == "cam-reader" { 403 } else { 404 };
+            assert_eq!(reply.status, expected, "{user} {action}s {foreign}");
+        }
+    }
+    // A reader reads but does not handle: no buttons, and a POST is refused.
+    let mut reader = Agent::new(&hub);
+    reader.sign_in("cam-reader", PASSWORD).await;
+    let page = reader.get("/").await.body;
+    assert!(
+        !page.contains("/acknowledge\""),
+        "no acknowledge button for a reader"
+    );
+    let (own, _) = rows(&page).remove(0);
+    let token = hidden_csrf(&page);
+    let reply = reader
+        .post(
+            &format!("/console/warnings/{own}/acknowledge"),
+            &[("csrf", &token)],
+        )
+        .await;
+    assert_eq!(reply.status, 403);
+    assert!(admin
+        .get("/")
+        .await
+        .body
+        .contains(&format!("w-{own}\" class=\"warning\" data-status=\"open\"")));
+    // The foreign warnings are untouched.
+    let after = rows(&admin.get("/").await.body);
+    assert_eq!(after.len(), all.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_indicator_named_like_a_script_renders_as_text() {
+    let hub = Hub::start();
+    let store = SqlStore::open(&hub.db).await.unwrap();
+    let now = watchpost_stix::Timestamp::now().unix_micros();
+    let detail = serde_json::json!({
+        "indicator_name": "<script>alert(1)</script>",
+        "pattern": "[url:value = '\"><img src=x onerror=alert(2)>']",
+        "observation": "http at now: 10.0.0.1, <b>bold</b> (eve.json, line 1)",
+    });
+    store
+        .raise_warning(NewWarning {
+            indicator_id: "indicator--00000000-0000-4000-8000-000000000001".into(),
+            org: "laocert".into(),
+            severity: "critical".into(),
+            seen: now,
+            now,
+            dedup_window: 0,
+            escalate_at: None,
+            detail: detail.to_string(),
+            deliveries: Vec::new(),
+        })
+        .await
+        .unwrap();
+    store.close().await;
+    let mut analyst = Agent::new(&hub);
+    analyst.sign_in("lao-analyst", PASSWORD).await;
+    for path in ["/", "/console/inbox"] {
+        let page = analyst.get(path).await.body;
+        assert!(
+            page.contains("&#60;script&#62;alert(1)&#60;/script&#62;")
+                || page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{page}"
+        );
+        assert!(!page.contains("<script>alert"), "{path}");
+        assert!(!page.contains("<img src=x"), "{path}");
+        assert!(!page.contains("<b>bold"), "{path}");
+    }
+    // The assets are served from the binary, htmx with a long cache.
+    let htmx = analyst
+        .http
+        .get(format!("{}/static/htmx.min.js", hub.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(htmx.status(), 200);
+    let cache = htmx.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cache.contains("max-age=31536000"), "{cache}");
+    assert!(htmx.text().await.unwrap().contains("htmx"));
+}
+
+// --- the browser --------------------------------------------------------------------------
+
+/// chromedriver on a free loopback port, killed when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    fn start() -> Driver {
+        let binary = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(&binary)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {binary} ({e}): the console's browser test needs Chromium and \
+                     chromedriver (Debian: apt-get install chromium chromium-driver; \
+                     ./scripts/test installs them)"
+                )
+            });
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "chromedriver did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Driver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn screenshot(name: &str, png: &[u8]) {
+    let dir = repo().join("docs/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG");
+    std::fs::write(dir.join(name), png).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_in_a_real_browser() {
+    use fantoccini::{ClientBuilder, Locator};
+    let hub = Hub::start();
+    let driver = Driver::start();
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chromium,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900",
+                     "--lang=en-GB"],
+        }),
+    );
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let browser = ClientBuilder::rustls()
+        .unwrap()
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("chromedriver starts a headless Chromium");
+    let wait = Duration::from_secs(20);
+
+    browser.goto(&format!("{}/", hub.base)).await.unwrap();
+    assert!(browser
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .ends_with("/login"));
+    screenshot("console-login.png", &browser.screenshot().await.unwrap());
+
+    browser
+        .find(Locator::Css("input[name=username]"))
+        .await
+        .unwrap()
+        .send_keys("demo")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .at_most(wait)
+        .for_element(Locator::Css("table.warnings"))
+        .await
+        .unwrap();
+    let heading = browser
+        .find(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(heading, "Open warnings");
+    let rows = browser.find_all(Locator::Css("tr.warning")).await.unwrap();
+    assert_eq!(
+        rows.len(),
+        4,
+        "the demo raises four warnings, and the admin sees them all"
+    );
+    let page = browser.source().await.unwrap();
+    for name in [
+        "C2 server of Demo Loader",
+        "Payload URL",
+        "Domain contacted by Demo Loader",
+    ] {
+        assert!(page.contains(name), "{name}");
+    }
+    screenshot("console-inbox.png", &browser.screenshot().await.unwrap());
+
+    // Acknowledge the first (most severe) warning; htmx swaps the table in place.
+    let first = &rows[0];
+    let id = first.attr("id").await.unwrap().unwrap();
+    first
+        .find(Locator::Css("button.ack"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let acknowledged = format!("tr#{id}[data-status=acknowledged]");
+    browser
+        .wait()
+        .at_most(wait)
+        .for_element(Locator::Css(&acknowledged))
+        .await
+        .unwrap();
+    let status = browser
+        .find(Locator::Css(&format!("tr#{id} .status")))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(status, "Acknowledged");
+
+    // Switch to Vietnamese.
+    browser
+        .find(Locator::Css("a.lang"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .at_most(wait)
+        .for_element(Locator::XPath("//h1[text()='Cảnh báo đang mở']"))
+        .await
+        .unwrap();
+    let page = browser.source().await.unwrap();
+    for text in ["Đăng xuất", "Xác nhận", "Tổ chức", "Đã xác nhận", "Mức độ"] {
+        assert!(page.contains(text), "{text} in the Vietnamese inbox");
+    }
+    assert_eq!(
+        browser
+            .find(Locator::Css("html"))
+            .await
+            .unwrap()
+            .attr("lang")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("vi")
+    );
+    screenshot("console-inbox-vi.png", &browser.screenshot().await.unwrap());
+
+    // The polled fragment keeps the language and the acknowledgement.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    let status = browser
+        .find(Locator::Css(&format!("tr#{id} .status")))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(status, "Đã xác nhận");
+    browser.close().await.unwrap();
+}
