@@ -31,8 +31,25 @@ struct Hub {
 
 impl Hub {
     fn start() -> Hub {
+        Hub::start_with(|_, _| {})
+    }
+
+    /// A demo hub whose database `prepare` may change (db URL, directory) before it serves.
+    fn start_with(prepare: impl FnOnce(&str, &std::path::Path)) -> Hub {
         let dir = tempfile::tempdir().unwrap();
         let db = format!("sqlite://{}", dir.path().join("demo.db").display());
+        let seeded = Command::new(BIN)
+            .args(["demo", "--no-serve", "--db", &db, "--data"])
+            .arg(repo().join("demo"))
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            seeded.status.success(),
+            "{}",
+            String::from_utf8_lossy(&seeded.stderr)
+        );
+        prepare(&db, dir.path());
         let mut child = Command::new(BIN)
             .args(["demo", "--listen", "127.0.0.1:0", "--db", &db, "--data"])
             .arg(repo().join("demo"))
@@ -626,6 +643,54 @@ async fn the_console_in_a_real_browser() {
     );
     screenshot("console-inbox-vi.png", &browser.screenshot().await.unwrap());
 
+    // The risk-trend dashboard, in Vietnamese: the demo's sightings as SVG bars.
+    browser
+        .goto(&format!("{}/dashboard", hub.base))
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .at_most(wait)
+        .for_element(Locator::XPath("//h1[text()='Xu hướng rủi ro']"))
+        .await
+        .unwrap();
+    let bars = browser
+        .find_all(Locator::Css("#chart-activity svg rect[data-value]"))
+        .await
+        .unwrap();
+    let mut drawn = 0;
+    for bar in bars {
+        let value = bar.attr("data-value").await.unwrap().unwrap_or_default();
+        drawn += value.parse::<i64>().unwrap();
+    }
+    assert_eq!(drawn, 8, "4 sightings and 4 warnings today");
+    let malware = browser
+        .find(Locator::Css("#chart-malware svg"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(malware.contains("Demo Loader"), "{malware}");
+    screenshot(
+        "console-dashboard-vi.png",
+        &browser.screenshot().await.unwrap(),
+    );
+    browser.goto(&format!("{}/report", hub.base)).await.unwrap();
+    let figure = browser
+        .find(Locator::Css("#figure-sightings"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(figure, "4");
+    screenshot(
+        "console-report-vi.png",
+        &browser.screenshot().await.unwrap(),
+    );
+    browser.goto(&format!("{}/", hub.base)).await.unwrap();
+
     // The polled fragment keeps the language and the acknowledgement.
     tokio::time::sleep(Duration::from_secs(11)).await;
     let status = browser
@@ -637,4 +702,100 @@ async fn the_console_in_a_real_browser() {
         .unwrap();
     assert_eq!(status, "Đã xác nhận");
     browser.close().await.unwrap();
+}
+
+/// A CSV's data rows.
+fn csv_rows(body: &str) -> Vec<String> {
+    body.lines().skip(1).map(str::to_string).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_counts_only_what_each_organisation_may_read() {
+    // A new version of the demo's malware, named like a script and a spreadsheet formula.
+    let evil = "=HYPERLINK(\"http://evil.example\")<script>alert(1)</script>";
+    let hub = Hub::start_with(|db, dir| {
+        let file = dir.join("renamed.json");
+        let malware = serde_json::json!({"type": "malware", "spec_version": "2.1",
+            "id": "malware--1a8fe811-1c4a-4fdf-8e1d-0fee93bb4039",
+            "created": "2025-11-20T08:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+            "name": evil, "is_family": true,
+            "object_marking_refs": ["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"]});
+        std::fs::write(&file, malware.to_string()).unwrap();
+        let out = Command::new(BIN)
+            .args(["import"])
+            .arg(&file)
+            .args([
+                "--collection",
+                "5b0f3a4c-6f0e-4d3e-8a55-0c5c7a1b9e11",
+                "--org",
+                "vncert",
+            ])
+            .args(["--db", db])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+    // The demo's AMBER indicators (partner feed, sharing group of VNCERT and LaoCERT).
+    let amber = [
+        "Payload URL",
+        "Scanning range seen against the energy sector",
+    ];
+
+    let mut admin = Agent::new(&hub);
+    admin.sign_in("demo", "watchpost-demo").await;
+    let all = csv_rows(&admin.get("/dashboard/indicators.csv").await.body);
+    assert_eq!(all.len(), 4, "{all:?}");
+    assert!(
+        amber.iter().all(|a| all.iter().any(|r| r.starts_with(a))),
+        "{all:?}"
+    );
+
+    let mut reader = Agent::new(&hub);
+    reader.sign_in("cam-reader", "watchpost-demo").await;
+    let seen = csv_rows(&reader.get("/dashboard/indicators.csv").await.body);
+    let names: Vec<&str> = seen.iter().map(|r| r.split(',').next().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "C2 server of Demo Loader",
+            "Domain contacted by Demo Loader"
+        ],
+        "only the GREEN indicators' sightings"
+    );
+    for path in ["/dashboard", "/dashboard?span=52w", "/report"] {
+        let page = reader.get(path).await;
+        assert_eq!(page.status, 200, "{path}");
+        for name in amber {
+            assert!(
+                !page.body.contains(name),
+                "{name} shown to cam-reader on {path}"
+            );
+        }
+        assert!(!page.body.contains("<script>alert"), "{path}");
+        assert!(
+            page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{path}"
+        );
+    }
+    let activity = csv_rows(&reader.get("/dashboard/activity.csv?span=30d").await.body);
+    let today = activity.last().unwrap();
+    // Two GREEN sightings, and camcert's own warning (its indicator stays hidden).
+    assert!(today.ends_with(",2,1,2,0"), "{today}");
+
+    // The malware's name arrives in CSV as text, not as a formula.
+    let malware = reader.get("/dashboard/malware.csv").await.body;
+    assert!(malware.contains("\"'=HYPERLINK("), "{malware}");
+    assert_eq!(reader.get("/dashboard/nothing.csv").await.status, 404);
+    // Signed out, nothing.
+    let mut stranger = Agent::new(&hub);
+    let reply = stranger.get("/dashboard/indicators.csv").await;
+    assert!(
+        reply.status == 303 || reply.status == 401,
+        "{}",
+        reply.status
+    );
 }

@@ -217,11 +217,26 @@ fn empty(out: &mut String, text: &str, height: f64) {
     );
 }
 
-/// Four grid lines with their values.
+/// How many steps the axis up to `max` (a [`nice_ceiling`]) is cut into: whole steps for the
+/// whole counts charts show (5 → 1, 2, 3, 4, 5; 20 → 5, 10, 15, 20).
+fn divisions(max: f64) -> u32 {
+    if max <= 5.0 && max >= 1.0 && max.fract() == 0.0 {
+        return max as u32;
+    }
+    let lead = max / 10f64.powf(max.log10().floor());
+    if (lead - 2.0).abs() < 1e-9 {
+        4
+    } else {
+        5
+    }
+}
+
+/// Grid lines with their values.
 fn y_axis(out: &mut String, max: f64, plot_h: f64) {
-    for k in 0..=4 {
-        let v = max * f64::from(k) / 4.0;
-        let y = TOP + plot_h - plot_h * f64::from(k) / 4.0;
+    let n = divisions(max);
+    for k in 0..=n {
+        let v = max * f64::from(k) / f64::from(n);
+        let y = TOP + plot_h - plot_h * f64::from(k) / f64::from(n);
         let _ = write!(
             out,
             r##"<line x1="{LEFT}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{:.1}" y="{:.1}" font-size="11" text-anchor="end">{}</text>"##,
@@ -347,6 +362,22 @@ mod tests {
         assert_eq!(side.len(), 6);
         assert_eq!(side[0].2, PALETTE[0]);
         assert_eq!(side[1].2, PALETTE[1]);
+    }
+
+    #[test]
+    fn axes_step_in_whole_numbers() {
+        for (max, n) in [
+            (1.0, 1),
+            (2.0, 2),
+            (5.0, 5),
+            (10.0, 5),
+            (20.0, 4),
+            (50.0, 5),
+            (200.0, 4),
+        ] {
+            assert_eq!(divisions(max), n, "{max}");
+            assert_eq!((max / f64::from(n)).fract(), 0.0, "{max}");
+        }
     }
 
     #[test]

@@ -135,7 +135,12 @@ fn day_of(text: &str) -> Option<i64> {
 
 /// Every chart of the dashboard, in page order.
 pub fn charts(trends: &Trends, lang: Lang) -> Vec<ChartView> {
-    let labels: Vec<String> = trends.buckets.iter().map(|b| date(b.start_day)).collect();
+    // Month and day: a year of weekly columns still leaves room for each label.
+    let labels: Vec<String> = trends
+        .buckets
+        .iter()
+        .map(|b| date(b.start_day)[5..].to_string())
+        .collect();
     let series = |key: Key, f: fn(&watchpost_store::TrendBucket) -> i64| Series {
         name: lang.t(key).to_string(),
         values: trends.buckets.iter().map(|b| f(b) as f64).collect(),

@@ -51,6 +51,10 @@ const LINKS: usize = 20_000;
 /// Sightings name indicators among the first this many, so some recur.
 const HOT: usize = 20_000;
 const DAY_MICROS: i64 = 86_400_000_000;
+const WARNINGS: usize = 10_000;
+/// The analyst the page measurements sign in as.
+const USER: &str = "bench-analyst";
+const PASSWORD: &str = "bench-password-1";
 
 pub fn run(args: ConsoleArgs) -> Result<ExitCode> {
     runtime()?.block_on(async {
@@ -120,8 +124,99 @@ pub fn run(args: ConsoleArgs) -> Result<ExitCode> {
             }
             report(what, &mut times, counted);
         }
+        measure_pages(store.clone(), args.runs).await?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Each console page over HTTP on 127.0.0.1, signed in as an analyst of the first
+/// organisation: the time from request to the last byte of the page.
+async fn measure_pages(store: Arc<SqlStore>, runs: usize) -> Result<()> {
+    let org = store
+        .orgs()
+        .await?
+        .into_iter()
+        .next()
+        .context("no organisation")?;
+    let user = watchpost_store::NewUser {
+        username: USER.into(),
+        org_name: org.name,
+        role: Role::Analyst,
+        password: PASSWORD.into(),
+    };
+    match store.add_user(user).await {
+        Ok(()) | Err(watchpost_store::StoreError::Conflict(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let app = watchpost_web::router(store as Arc<dyn Store>, watchpost_web::Config::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, service).await });
+    let cookies = sign_in(&base).await?;
+    let http = reqwest::Client::new();
+    for path in [
+        "/",
+        "/console/inbox",
+        "/dashboard",
+        "/dashboard?span=12w",
+        "/dashboard?span=52w",
+        "/dashboard/activity.csv",
+        "/report",
+    ] {
+        let mut times = Vec::with_capacity(runs);
+        let mut bytes = 0;
+        for _ in 0..runs.max(1) {
+            let start = Instant::now();
+            let response = http
+                .get(format!("{base}{path}"))
+                .header("cookie", &cookies)
+                .send()
+                .await?;
+            anyhow::ensure!(
+                response.status().is_success(),
+                "{path}: {}",
+                response.status()
+            );
+            bytes = response.bytes().await?.len() as i64;
+            times.push(start.elapsed());
+        }
+        report(&format!("page {path} ({bytes} bytes)"), &mut times, bytes);
+    }
+    Ok(())
+}
+
+/// Signs in through the form; returns the cookies to send.
+async fn sign_in(base: &str) -> Result<String> {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let form = http.get(format!("{base}/login")).send().await?;
+    let mut cookies: Vec<String> = set_cookies(&form);
+    let body = form.text().await?;
+    let start = body
+        .find("name=\"csrf\" value=\"")
+        .context("no CSRF field")?
+        + 19;
+    let token = &body[start..start + body[start..].find('"').context("no CSRF value")?];
+    let signed = http
+        .post(format!("{base}/login"))
+        .header("cookie", cookies.join("; "))
+        .form(&[("csrf", token), ("username", USER), ("password", PASSWORD)])
+        .send()
+        .await?;
+    cookies.extend(set_cookies(&signed));
+    Ok(cookies.join("; "))
+}
+
+fn set_cookies(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_string))
+        .filter(|pair| !pair.ends_with('='))
+        .collect()
 }
 
 async fn measure_search(store: &SqlStore, viewer: &Caller, runs: usize) -> Result<()> {
@@ -249,12 +344,48 @@ async fn fill(store: &SqlStore, args: &ConsoleArgs) -> Result<Caller> {
         }
     }
     total += flush(store, &hub, &collection, &mut batch).await?;
+    raise_warnings(store, &orgs, &mut rng, now).await?;
     println!(
         "filled {total} objects ({indicators} indicators, {} sightings) in {:.1} s",
         args.sightings,
         started.elapsed().as_secs_f64()
     );
     Ok(caller(&orgs[0].id, Role::Analyst))
+}
+
+/// Warnings as a busy hub has them: 10,000 over the 90 days, a fifth of them for the first
+/// organisation (whose analyst the measurements sign in as).
+async fn raise_warnings(
+    store: &SqlStore,
+    orgs: &[watchpost_store::Org],
+    rng: &mut Rng,
+    now: i64,
+) -> Result<()> {
+    for n in 0..WARNINGS {
+        let org = if n % 5 == 0 {
+            &orgs[0]
+        } else {
+            &orgs[rng.below(ORGS as u64) as usize]
+        };
+        let seen = now - rng.below(90 * DAY_MICROS as u64) as i64;
+        let detail = json!({"indicator_name": format!("C2 server {n}"),
+            "pattern": format!("[ipv4-addr:value = '{}']", ipv4(rng)),
+            "observation": format!("{{\"src_ip\": \"{}\", \"dest_port\": 443}}", ipv4(rng))});
+        store
+            .raise_warning(watchpost_store::NewWarning {
+                indicator_id: indicator_id(n),
+                org: org.name.clone(),
+                severity: ["low", "medium", "high", "critical"][n % 4].into(),
+                seen,
+                now: seen,
+                dedup_window: 3_600_000_000,
+                escalate_at: None,
+                detail: detail.to_string(),
+                deliveries: Vec::new(),
+            })
+            .await?;
+    }
+    Ok(())
 }
 
 async fn flush(
