@@ -220,7 +220,7 @@ fn empty(out: &mut String, text: &str, height: f64) {
 /// How many steps the axis up to `max` (a [`nice_ceiling`]) is cut into: whole steps for the
 /// whole counts charts show (5 → 1, 2, 3, 4, 5; 20 → 5, 10, 15, 20).
 fn divisions(max: f64) -> u32 {
-    if max <= 5.0 && max >= 1.0 && max.fract() == 0.0 {
+    if (1.0..=5.0).contains(&max) && max.fract() == 0.0 {
         return max as u32;
     }
     let lead = max / 10f64.powf(max.log10().floor());
