@@ -689,6 +689,78 @@ async fn the_console_in_a_real_browser() {
         "console-report-vi.png",
         &browser.screenshot().await.unwrap(),
     );
+    // Intelligence: an indicator with a bad pattern shows the engine's error and column as it
+    // is typed; mended, it is saved and its page shown.
+    browser
+        .goto(&format!("{}/intel/indicators/new", hub.base))
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("input[name=name]"))
+        .await
+        .unwrap()
+        .send_keys("Máy chủ C2 mới")
+        .await
+        .unwrap();
+    let pattern = browser
+        .find(Locator::Css("textarea[name=pattern]"))
+        .await
+        .unwrap();
+    pattern
+        .send_keys("[ipv4-addr:value = '203.0.113.77' AND]")
+        .await
+        .unwrap();
+    let error = browser
+        .wait()
+        .at_most(wait)
+        .for_element(Locator::Css("#pattern-check .check-error"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(error.contains("Cột 38"), "{error}");
+    screenshot(
+        "console-indicator-error-vi.png",
+        &browser.screenshot().await.unwrap(),
+    );
+    pattern.clear().await.unwrap();
+    pattern
+        .send_keys("[ipv4-addr:value = '203.0.113.77']")
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .at_most(wait)
+        .for_element(Locator::Css("#pattern-check .check-ok"))
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("form.indicator button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .at_most(wait)
+        .for_element(Locator::XPath("//h1[text()='Máy chủ C2 mới']"))
+        .await
+        .unwrap();
+    browser
+        .goto(&format!("{}/intel?q=may+chu+c2", hub.base))
+        .await
+        .unwrap();
+    let found = browser
+        .find(Locator::Css("#hits a"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(found, "Máy chủ C2 mới");
+    screenshot("console-intel-vi.png", &browser.screenshot().await.unwrap());
     browser.goto(&format!("{}/", hub.base)).await.unwrap();
 
     // The polled fragment keeps the language and the acknowledgement.
@@ -798,4 +870,137 @@ async fn the_dashboard_counts_only_what_each_organisation_may_read() {
         "{}",
         reply.status
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intelligence_follows_the_read_rules_and_checks_what_is_written() {
+    let hub = Hub::start();
+    let amber = "Payload URL";
+    let mut lao = Agent::new(&hub);
+    lao.sign_in("lao-analyst", "watchpost-demo").await;
+    let mut cam = Agent::new(&hub);
+    cam.sign_in("cam-reader", "watchpost-demo").await;
+    // The partner feed's AMBER indicator: found by its sharing group, not by others.
+    assert!(lao
+        .get("/intel/results?q=payload")
+        .await
+        .body
+        .contains(amber));
+    let hidden = cam.get("/intel?q=payload").await;
+    assert_eq!(hidden.status, 200);
+    assert!(
+        !hidden.body.contains(amber),
+        "cam-reader found an AMBER indicator"
+    );
+    // Nor by its page, when its address is known.
+    let link = {
+        let page = lao.get("/intel/results?q=payload").await.body;
+        let start = page.find("/intel/objects/").unwrap();
+        page[start..start + page[start..].find('"').unwrap()].to_string()
+    };
+    assert_eq!(lao.get(&link).await.status, 200);
+    let direct = cam.get(&link).await;
+    assert_eq!(direct.status, 404, "cam-reader opened {link}");
+    assert!(!direct.body.contains(amber));
+
+    // A reader may not write; an analyst's bad pattern is refused with its column.
+    let token = cam.csrf().await;
+    let refused = cam
+        .post(
+            "/intel/indicators",
+            &[
+                ("csrf", &token),
+                ("name", "x"),
+                ("pattern", "[ipv4-addr:value = '1.2.3.4']"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    let form = lao.get("/intel/indicators/new").await.body;
+    let token = hidden_csrf(&form);
+    let collection = {
+        let start = form.find("<select name=\"collection\">").unwrap();
+        let option = &form[start..];
+        let v = option.find("value=\"").unwrap() + 7;
+        option[v..v + option[v..].find('"').unwrap()].to_string()
+    };
+    let bad = lao
+        .post(
+            "/intel/indicators",
+            &[
+                ("csrf", &token),
+                ("collection", &collection),
+                ("name", "<script>alert(1)</script>"),
+                ("pattern", "[ipv4-addr:value = '1.2.3.4' AND]"),
+                ("tlp", "green"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("pattern: column 33:"), "{}", bad.body);
+    assert!(shows_as_text(&bad.body, "<script>alert(1)</script>"));
+    let without_token = lao
+        .post(
+            "/intel/indicators",
+            &[
+                ("collection", &collection),
+                ("name", "n"),
+                ("pattern", "[ipv4-addr:value = '1.2.3.4']"),
+            ],
+        )
+        .await;
+    assert_eq!(without_token.status, 403);
+    let good = lao
+        .post(
+            "/intel/indicators",
+            &[
+                ("csrf", &token),
+                ("collection", &collection),
+                ("name", "<script>alert(1)</script>"),
+                ("pattern", "[ipv4-addr:value = '1.2.3.4']"),
+                ("tlp", "green"),
+                ("confidence", "70"),
+            ],
+        )
+        .await;
+    assert_eq!(good.status, 303, "{}", good.body);
+    let page = lao.get(&good.location).await;
+    assert_eq!(page.status, 200);
+    assert!(shows_as_text(&page.body, "<script>alert(1)</script>"));
+    // Its new version, edited: the page lists both versions.
+    let edit = lao
+        .get(&format!(
+            "{}/edit",
+            good.location
+                .replace("/intel/objects/", "/intel/indicators/")
+        ))
+        .await;
+    assert_eq!(edit.status, 200);
+    let id = good.location.rsplit('/').next().unwrap().to_string();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let saved = lao
+        .post(
+            "/intel/indicators",
+            &[
+                ("csrf", &token),
+                ("collection", &collection),
+                ("id", &id),
+                ("name", "Renamed"),
+                ("pattern", "[ipv4-addr:value = '1.2.3.5']"),
+                ("tlp", "green"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303);
+    let page = lao.get(&saved.location).await.body;
+    assert!(page.contains("<h1>Renamed</h1>"));
+    assert_eq!(page.matches("<tr><td>20").count(), 2, "two versions listed");
+}
+
+/// Whether `page` shows `text` escaped (either way askama or the charts write it) and never
+/// as markup.
+fn shows_as_text(page: &str, text: &str) -> bool {
+    let named = text.replace('<', "&lt;").replace('>', "&gt;");
+    let numeric = text.replace('<', "&#60;").replace('>', "&#62;");
+    !page.contains(text) && (page.contains(&named) || page.contains(&numeric))
 }

@@ -5,7 +5,8 @@
 //! ([`login`]), sessions kept in the store ([`session`]), CSRF tokens on every POST
 //! ([`csrf`]), the text catalogue ([`i18n`]), time zones ([`zone`]) and the warnings inbox
 //! ([`inbox`]), the risk-trend dashboard and weekly report ([`dashboard`]) with the SVG charts
-//! drawn on the server ([`chart`]). Pages share one layout
+//! drawn on the server ([`chart`]), and intelligence: search, object pages and indicators
+//! written with their patterns checked as they are typed ([`intel`]). Pages share one layout
 //! ([`page::Page`]); static files are compiled in ([`assets`]). Who may see which warning is decided by the store
 //! ([`watchpost_store::Store::visible_warnings`]), never by a template.
 //!
@@ -35,6 +36,7 @@ pub mod dashboard;
 pub mod error;
 pub mod i18n;
 pub mod inbox;
+pub mod intel;
 pub mod login;
 pub mod page;
 pub mod session;
@@ -108,6 +110,17 @@ pub fn router(store: Arc<dyn Store>, config: Config) -> Router {
         .route("/dashboard", get(dashboard::page))
         .route("/dashboard/{file}", get(dashboard::csv))
         .route("/report", get(dashboard::report))
+        .route("/intel", get(intel::page))
+        .route("/intel/results", get(intel::results))
+        .route("/intel/find", get(intel::find))
+        .route("/intel/objects/{collection}/{id}", get(intel::object))
+        .route("/intel/indicators", post(intel::save))
+        .route("/intel/indicators/new", get(intel::new_form))
+        .route("/intel/indicators/check", post(intel::check))
+        .route(
+            "/intel/indicators/{collection}/{id}/edit",
+            get(intel::edit_form),
+        )
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/lang", get(i18n::switch))

@@ -41,6 +41,11 @@ pub const NAV: &[NavEntry] = &[
         href: "/dashboard",
         least_role: Role::Reader,
     },
+    NavEntry {
+        label: Key::Intelligence,
+        href: "/intel",
+        least_role: Role::Reader,
+    },
 ];
 
 /// A link as a page shows it.

@@ -43,7 +43,7 @@ pub(super) async fn add(store: &SqlStore, c: NewCollection) -> Result<String> {
     for name in &c.writers {
         access.entry(org_pk(store, name).await?).or_default().1 = true;
     }
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.begin_write().await?;
     let pk: i64 = sqlx::query_scalar(
         "INSERT INTO collections (id, title, description, default_tlp, read_all, group_pk, \
          created) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING pk",

@@ -7,7 +7,7 @@ use sqlx::Row;
 
 pub(super) async fn create_session(store: &SqlStore, session: NewSession) -> Result<()> {
     let _turn = store.write_turn().await;
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.begin_write().await?;
     // Expired sessions are swept as new ones begin, so the table holds live ones only.
     sqlx::query("DELETE FROM console_sessions WHERE expires < $1")
         .bind(session.created)

@@ -164,7 +164,7 @@ pub(super) async fn create_token(store: &SqlStore, username: &str) -> Result<Str
     let caller = caller_from_row(&row)?;
     let user_pk: i64 = row.try_get(3)?;
     let token = new_token();
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.begin_write().await?;
     sqlx::query("INSERT INTO tokens (user_pk, token_hash, created) VALUES ($1, $2, $3)")
         .bind(user_pk)
         .bind(token_digest(&token))
@@ -201,7 +201,7 @@ pub(super) async fn add_sharing_group(
     for org in org_names {
         members.push(org_pk(store, org).await?);
     }
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.begin_write().await?;
     let group: i64 = sqlx::query_scalar(
         "INSERT INTO sharing_groups (name, created) VALUES ($1, $2) RETURNING pk",
     )

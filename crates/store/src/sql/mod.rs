@@ -107,6 +107,17 @@ impl SqlStore {
     }
 
     /// Holds back other writers of this process while a write transaction runs (SQLite only).
+    /// A transaction that writes. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`): a deferred transaction that reads first and then writes, while another
+    /// process (an import beside the hub, the hub's indexer) has written in between, fails with
+    /// "database is locked" instead of waiting for its turn.
+    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Any>> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     async fn write_turn(&self) -> Option<MutexGuard<'_, ()>> {
         match self.backend {
             Backend::Sqlite => Some(self.writer.lock().await),

@@ -39,7 +39,7 @@ pub(super) async fn add(
     let request_timestamp = now();
     let total = objects.len() + failures.len();
     let _turn = store.write_turn().await;
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.begin_write().await?;
     // Locks the collection row (PostgreSQL) or the database (SQLite) before reading the clock,
     // so date_added follows commit order and a reader never sees a later one first.
     let last: Micros = sqlx::query_scalar(
@@ -515,7 +515,7 @@ async fn record_reads(
         })
         .collect();
     let _turn = store.write_turn().await;
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.begin_write().await?;
     audit::append(store.backend, &mut tx, &lines).await?;
     tx.commit().await?;
     Ok(())
@@ -532,7 +532,7 @@ pub(super) async fn delete(
     let ctx = require(store, caller, collection, true).await?;
     let reader = Reader::Member(caller.org.clone());
     let _turn = store.write_turn().await;
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.begin_write().await?;
     let mut q = Statement::new(
         store.backend,
         format!("SELECT {HEAD}, pk FROM objects WHERE collection_pk = "),

@@ -153,7 +153,7 @@ async fn index_collection(store: &SqlStore, pk: i64, after: i64, budget: usize) 
         return Ok(0);
     };
     let upto: i64 = last.try_get(0)?;
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.begin_write().await?;
     for row in &rows {
         let version = Version {
             collection_pk: pk,
@@ -480,7 +480,7 @@ async fn audit_hits(
         })
         .collect();
     let _turn = store.write_turn().await;
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.begin_write().await?;
     audit::append(store.backend, &mut tx, &lines).await?;
     tx.commit().await?;
     Ok(())

@@ -141,7 +141,7 @@ pub(super) async fn raise(store: &SqlStore, w: NewWarning) -> Result<Raised> {
         ));
     }
     let _turn = store.write_turn().await;
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.begin_write().await?;
     if store.backend == Backend::Postgres {
         sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS l")
             .bind(raise_lock_key(&w.indicator_id, &w.org))
@@ -285,7 +285,7 @@ pub(super) async fn acknowledge(
     at: Micros,
 ) -> Result<Warning> {
     let _turn = store.write_turn().await;
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.begin_write().await?;
     let done = sqlx::query(
         "UPDATE warnings SET status = 'acknowledged', ack_by = $1, ack_at = $2, \
          escalate_at = NULL WHERE id = $3 AND status = 'open'",
@@ -331,7 +331,7 @@ pub(super) async fn escalate(
     now: Micros,
 ) -> Result<bool> {
     let _turn = store.write_turn().await;
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.begin_write().await?;
     // The compare-and-set on `level`: of two callers that saw the same level, the second finds
     // it moved (PostgreSQL re-checks the condition after the first commits) and does nothing.
     let done = sqlx::query(
@@ -504,7 +504,7 @@ pub(super) async fn assign(
     at: Micros,
 ) -> Result<Warning> {
     let _turn = store.write_turn().await;
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.begin_write().await?;
     let warning = warning_in(&mut tx, id)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("warning {id}")))?;
@@ -549,7 +549,7 @@ pub(super) async fn close(
         ));
     }
     let _turn = store.write_turn().await;
-    let mut tx = store.pool.begin().await?;
+    let mut tx = store.begin_write().await?;
     let done = sqlx::query(
         "UPDATE warnings SET status = 'closed', closed_by = $1, closed_at = $2, \
          escalate_at = NULL WHERE id = $3 AND status <> 'closed'",
