@@ -203,6 +203,34 @@ fn normalise(entry: &mut DirectoryEntry) {
     }
 }
 
+/// Stores directory entries: each organisation not yet known is added (with the entry's
+/// sector and country), then its entry replaces the one stored. The CLI's `org import` and the
+/// console's directory import both come here.
+pub async fn save(
+    store: &dyn watchpost_store::Store,
+    entries: &[DirectoryEntry],
+) -> Result<(), watchpost_store::StoreError> {
+    let known: Vec<String> = store.orgs().await?.into_iter().map(|o| o.name).collect();
+    for entry in entries {
+        if !known.contains(&entry.org) {
+            let c = &entry.constituency;
+            let org = watchpost_store::NewOrg {
+                name: entry.org.clone(),
+                sector: c.sector.clone(),
+                country: c.country.clone(),
+            };
+            match store.add_org(org).await {
+                Ok(_) | Err(watchpost_store::StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let json = serde_json::to_string(entry)
+            .map_err(|e| watchpost_store::StoreError::Invalid(e.to_string()))?;
+        store.set_directory_entry(&entry.org, &json).await?;
+    }
+    Ok(())
+}
+
 /// Reads a JSON directory: a list of entries. Each bad entry is reported with its JSON path
 /// and the good ones are kept.
 pub fn from_json(text: &str) -> (Vec<DirectoryEntry>, Vec<ImportError>) {

@@ -1004,3 +1004,61 @@ fn shows_as_text(page: &str, text: &str) -> bool {
     let numeric = text.replace('<', "&#60;").replace('>', "&#62;");
     !page.contains(text) && (page.contains(&named) || page.contains(&numeric))
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_directory_and_administration_pages() {
+    let hub = Hub::start();
+    let mut reader = Agent::new(&hub);
+    reader.sign_in("cam-reader", "watchpost-demo").await;
+    let directory = reader.get("/directory").await;
+    assert_eq!(directory.status, 200);
+    for org in ["vncert", "vn-energy", "laocert", "camcert"] {
+        assert!(
+            directory.body.contains(&format!("id=\"org-{org}\"")),
+            "{org}"
+        );
+    }
+    assert!(
+        directory.body.contains("Energy SOC"),
+        "focal points are listed"
+    );
+    assert!(
+        !directory.body.contains("/directory/import"),
+        "readers are not offered import"
+    );
+    let export: serde_json::Value =
+        serde_json::from_str(&reader.get("/directory/export.json").await.body).unwrap();
+    assert_eq!(export.as_array().unwrap().len(), 4);
+    assert_eq!(reader.get("/admin").await.status, 403);
+    assert_eq!(reader.get("/admin/audit").await.status, 403);
+    let token = reader.csrf().await;
+    let csv = "org,country,prefixes,contact,email,language\nvn-bank,VN,14.161.0.0/24,SOC,soc@bank.example,vi\n";
+    let refused = reader
+        .post("/directory/import", &[("csrf", &token), ("text", csv)])
+        .await;
+    assert_eq!(refused.status, 403);
+
+    let mut admin = Agent::new(&hub);
+    admin.sign_in("demo", "watchpost-demo").await;
+    let token = admin.csrf().await;
+    let mixed = format!("{csv}vn-rail,VN,14.162.0.0/24,SOC,soc@rail.example,fr\n");
+    let imported = admin
+        .post("/directory/import", &[("csrf", &token), ("text", &mixed)])
+        .await;
+    assert_eq!(imported.status, 422, "a bad row is reported");
+    assert!(
+        imported.body.contains("1 entries imported"),
+        "{}",
+        imported.body
+    );
+    assert!(imported.body.contains("line 3, column language"));
+    assert!(imported.body.contains("id=\"org-vn-bank\""));
+    let page = admin.get("/admin").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("vn-bank") && page.body.contains("lao-analyst"));
+    let audit = admin.get("/admin/audit").await;
+    assert_eq!(audit.status, 200);
+    assert!(audit
+        .body
+        .contains("<table class=\"warnings\" id=\"audit\">"));
+}

@@ -6,7 +6,8 @@
 //! ([`csrf`]), the text catalogue ([`i18n`]), time zones ([`zone`]) and the warnings inbox
 //! ([`inbox`]), the risk-trend dashboard and weekly report ([`dashboard`]) with the SVG charts
 //! drawn on the server ([`chart`]), and intelligence: search, object pages and indicators
-//! written with their patterns checked as they are typed ([`intel`]). Pages share one layout
+//! written with their patterns checked as they are typed ([`intel`]), the directory of focal
+//! points ([`directory`]) and the administrators' view of the hub ([`admin`]). Pages share one layout
 //! ([`page::Page`]); static files are compiled in ([`assets`]). Who may see which warning is decided by the store
 //! ([`watchpost_store::Store::visible_warnings`]), never by a template.
 //!
@@ -29,10 +30,12 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod assets;
 pub mod chart;
 pub mod csrf;
 pub mod dashboard;
+pub mod directory;
 pub mod error;
 pub mod i18n;
 pub mod inbox;
@@ -110,6 +113,11 @@ pub fn router(store: Arc<dyn Store>, config: Config) -> Router {
         .route("/dashboard", get(dashboard::page))
         .route("/dashboard/{file}", get(dashboard::csv))
         .route("/report", get(dashboard::report))
+        .route("/directory", get(directory::page))
+        .route("/directory/export.json", get(directory::export))
+        .route("/directory/import", post(directory::import))
+        .route("/admin", get(admin::page))
+        .route("/admin/audit", get(admin::audit))
         .route("/intel", get(intel::page))
         .route("/intel/results", get(intel::results))
         .route("/intel/find", get(intel::find))

@@ -46,6 +46,16 @@ pub const NAV: &[NavEntry] = &[
         href: "/intel",
         least_role: Role::Reader,
     },
+    NavEntry {
+        label: Key::Directory,
+        href: "/directory",
+        least_role: Role::Reader,
+    },
+    NavEntry {
+        label: Key::Administration,
+        href: "/admin",
+        least_role: Role::Admin,
+    },
 ];
 
 /// A link as a page shows it.

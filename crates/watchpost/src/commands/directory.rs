@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use std::path::Path;
 use std::process::ExitCode;
-use watchpost_store::{NewOrg, SqlStore, Store, StoreError};
+use watchpost_store::SqlStore;
 use watchpost_warn::directory::{from_csv, from_json};
 use watchpost_warn::{DirectoryEntry, Router};
 
@@ -20,26 +20,7 @@ pub async fn import(path: &Path, store: &SqlStore) -> Result<ExitCode> {
     for e in &errors {
         eprintln!("{}: {e}", path.display());
     }
-    let known: Vec<String> = store.orgs().await?.into_iter().map(|o| o.name).collect();
-    for entry in &entries {
-        if !known.contains(&entry.org) {
-            let c = &entry.constituency;
-            let org = NewOrg {
-                name: entry.org.clone(),
-                sector: c.sector.clone(),
-                country: c.country.clone(),
-            };
-            match store.add_org(org).await {
-                Ok(_) | Err(StoreError::Conflict(_)) => {}
-                Err(e) => {
-                    return Err(e).with_context(|| format!("cannot add organisation {}", entry.org))
-                }
-            }
-        }
-        store
-            .set_directory_entry(&entry.org, &serde_json::to_string(entry)?)
-            .await?;
-    }
+    watchpost_warn::directory::save(store, &entries).await?;
     for conflict in Router::new(&entries).conflicts() {
         eprintln!("{}: {conflict}", path.display());
     }
