@@ -44,6 +44,10 @@ pub trait Store: Send + Sync {
     async fn caller_for_token(&self, token: &str) -> Result<Option<Caller>>;
     /// Adds a named sharing group of organisations (by name).
     async fn add_sharing_group(&self, name: &str, org_names: &[String]) -> Result<()>;
+    /// Every API token's owner and age, oldest first.
+    async fn tokens(&self) -> Result<Vec<TokenView>>;
+    /// Who may read and write each collection.
+    async fn permissions(&self) -> Result<Vec<Permissions>>;
 
     /// Adds a collection; returns its id.
     async fn add_collection(&self, collection: NewCollection) -> Result<String>;

@@ -779,3 +779,32 @@ pub struct SearchHit {
     /// Whether it is revoked.
     pub revoked: bool,
 }
+
+/// An API token as administrators see it: whose, and since when (never the token itself, which
+/// the hub does not keep).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenView {
+    /// Its owner.
+    pub username: String,
+    /// The owner's organisation.
+    pub org: String,
+    /// When it was created.
+    pub created: Micros,
+}
+
+/// Who may read and write a collection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Permissions {
+    /// The collection's id.
+    pub collection: String,
+    /// Its title.
+    pub title: String,
+    /// Its default marking.
+    pub default_tlp: Tlp,
+    /// Every member organisation reads it.
+    pub read_all: bool,
+    /// Its sharing group (for AMBER), if it has one.
+    pub sharing_group: Option<String>,
+    /// (organisation, reads, writes) of each organisation granted access, by name.
+    pub grants: Vec<(String, bool, bool)>,
+}

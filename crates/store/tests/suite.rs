@@ -90,6 +90,7 @@ suite!(
     misp_feeds_remember_each_event_stored,
     trends_count_only_what_the_caller_may_read,
     search_finds_only_what_the_caller_may_read,
+    administrators_see_tokens_and_permissions,
     console_sessions_live_until_they_expire_or_end,
     login_failures_count_per_user_since_success_and_per_address,
     users_see_only_their_organisations_warnings,
@@ -2108,5 +2109,57 @@ async fn warnings_are_assigned_within_their_organisation_and_closed_with_a_comme
         acked.status,
         WarningStatus::Closed,
         "a closed warning stays closed"
+    );
+}
+
+async fn administrators_see_tokens_and_permissions(db: Db) {
+    let store = &db.store;
+    three_orgs(store).await;
+    store
+        .add_sharing_group("ab", &names(&[A, B]))
+        .await
+        .unwrap();
+    let open = collection(store, None, Some("ab")).await;
+    let only_a = collection(store, Some(&[A]), None).await;
+    for (user, org) in [("u-a", A), ("u-b", B)] {
+        store
+            .add_user(NewUser {
+                username: user.into(),
+                org_name: org.into(),
+                role: Role::Analyst,
+                password: "password-1".into(),
+            })
+            .await
+            .unwrap();
+    }
+    let secret = store.create_token("u-b").await.unwrap();
+    store.create_token("u-a").await.unwrap();
+    let tokens = store.tokens().await.unwrap();
+    let owners: Vec<(&str, &str)> = tokens
+        .iter()
+        .map(|t| (t.username.as_str(), t.org.as_str()))
+        .collect();
+    assert_eq!(owners, [("u-b", B), ("u-a", A)]);
+    assert!(tokens.iter().all(|t| t.created > 0));
+    assert!(
+        !format!("{tokens:?}").contains(&secret),
+        "the token itself is never shown"
+    );
+
+    let all = store.permissions().await.unwrap();
+    let of = |id: &str| all.iter().find(|p| p.collection == id).unwrap().clone();
+    let open = of(&open);
+    assert!(open.read_all);
+    assert_eq!(open.sharing_group.as_deref(), Some("ab"));
+    assert_eq!(open.default_tlp, Tlp::Green);
+    let only_a = of(&only_a);
+    assert!(!only_a.read_all);
+    let a_grant = only_a.grants.iter().find(|g| g.0 == A).unwrap();
+    assert!(a_grant.1, "A reads its collection");
+    let c_grant = only_a.grants.iter().find(|g| g.0 == C).unwrap();
+    assert_eq!(
+        (c_grant.1, c_grant.2),
+        (false, true),
+        "C writes without reading"
     );
 }

@@ -1056,6 +1056,8 @@ async fn the_directory_and_administration_pages() {
     let page = admin.get("/admin").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("vn-bank") && page.body.contains("lao-analyst"));
+    assert!(page.body.contains("id=\"tokens\"") && page.body.contains("id=\"permissions\""));
+    assert!(page.body.contains("sharing group: mekong"), "the partner feed's group");
     let audit = admin.get("/admin/audit").await;
     assert_eq!(audit.status, 200);
     assert!(audit

@@ -1,6 +1,6 @@
-//! Administration (`/admin`, administrators only): the users of each organisation, the
-//! collections as the administrator's organisation sees them, the feeds and their last poll,
-//! and the audit log (`/admin/audit`, paged by sequence number).
+//! Administration (`/admin`, administrators only): the users of each organisation and their
+//! API tokens, the collections and who may read and write them, the feeds and their last
+//! poll, and the audit log (`/admin/audit`, paged by sequence number).
 //!
 //! Users, tokens and collections are created with the `watchpost` command (`user add`, `token
 //! create`, `collection add`); this page shows the hub's state, so that a duty officer can see
@@ -18,7 +18,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use std::sync::Arc;
-use watchpost_store::{AuditEntry, CollectionView, FeedKind, Role};
+use watchpost_store::{AuditEntry, FeedKind, Permissions, Role};
 
 /// Audit entries per page.
 const AUDIT_PAGE: usize = 200;
@@ -56,7 +56,8 @@ pub struct FeedRow {
 struct AdminPage {
     page: Page,
     orgs: Vec<OrgUsers>,
-    collections: Vec<(CollectionView, &'static str, &'static str)>,
+    collections: Vec<(Permissions, &'static str, &'static str)>,
+    tokens: Vec<(String, String, String)>,
     feeds: Vec<FeedRow>,
 }
 
@@ -112,13 +113,20 @@ pub(crate) async fn page(
         }
         let collections = console
             .store
-            .collections(&signed.caller)
+            .permissions()
             .await?
             .into_iter()
             .map(|c| {
                 let (class, label) = tlp_badge(c.default_tlp);
                 (c, class, label)
             })
+            .collect();
+        let tokens = console
+            .store
+            .tokens()
+            .await?
+            .into_iter()
+            .map(|t| (t.username, t.org, page.zone.format(t.created)))
             .collect();
         let feeds = console
             .store
@@ -147,6 +155,7 @@ pub(crate) async fn page(
         render(&AdminPage {
             orgs,
             collections,
+            tokens,
             feeds,
             page,
         })

@@ -183,3 +183,39 @@ pub(super) async fn require(
     }
     Ok(ctx)
 }
+
+pub(super) async fn permissions(store: &SqlStore) -> Result<Vec<crate::Permissions>> {
+    let collections = sqlx::query(
+        "SELECT c.pk, c.id, c.title, c.default_tlp, c.read_all, g.name FROM collections c \
+         LEFT JOIN sharing_groups g ON g.pk = c.group_pk ORDER BY c.pk",
+    )
+    .fetch_all(&store.pool)
+    .await?;
+    let grants = sqlx::query(
+        "SELECT a.collection_pk, o.name, a.can_read, a.can_write FROM collection_access a \
+         JOIN orgs o ON o.pk = a.org_pk ORDER BY o.name",
+    )
+    .fetch_all(&store.pool)
+    .await?;
+    let mut out = Vec::new();
+    for c in collections {
+        let pk: i64 = c.try_get(0)?;
+        let read_all: i64 = c.try_get(4)?;
+        let mut list = Vec::new();
+        for g in &grants {
+            if g.try_get::<i64, _>(0)? == pk {
+                let (read, write): (i64, i64) = (g.try_get(2)?, g.try_get(3)?);
+                list.push((g.try_get(1)?, read != 0, write != 0));
+            }
+        }
+        out.push(crate::Permissions {
+            collection: c.try_get(1)?,
+            title: c.try_get(2)?,
+            default_tlp: super::tlp_from_rank(c.try_get(3)?),
+            read_all: read_all != 0,
+            sharing_group: c.try_get(5)?,
+            grants: list,
+        });
+    }
+    Ok(out)
+}

@@ -248,3 +248,21 @@ pub(super) async fn entries(store: &SqlStore) -> Result<Vec<(String, String)>> {
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
         .collect()
 }
+
+pub(super) async fn tokens(store: &SqlStore) -> Result<Vec<crate::TokenView>> {
+    let rows = sqlx::query(
+        "SELECT u.username, o.name, t.created FROM tokens t JOIN users u ON u.pk = t.user_pk \
+         JOIN orgs o ON o.pk = u.org_pk ORDER BY t.created, t.pk",
+    )
+    .fetch_all(&store.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(crate::TokenView {
+                username: r.try_get(0)?,
+                org: r.try_get(1)?,
+                created: r.try_get(2)?,
+            })
+        })
+        .collect()
+}

@@ -382,6 +382,12 @@ impl crate::Store for SqlStore {
     async fn index_for_search(&self, budget: usize) -> Result<usize> {
         search::index(self, budget).await
     }
+    async fn tokens(&self) -> Result<Vec<crate::TokenView>> {
+        directory::tokens(self).await
+    }
+    async fn permissions(&self) -> Result<Vec<crate::Permissions>> {
+        collections::permissions(self).await
+    }
     async fn set_directory_entry(&self, org_name: &str, entry: &str) -> Result<()> {
         directory::set_entry(self, org_name, entry).await
     }

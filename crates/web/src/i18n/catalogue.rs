@@ -147,6 +147,10 @@ keys!(
     Action,
     Target,
     More,
+    Tokens,
+    Created,
+    SharingGroup,
+    EveryoneReads,
 );
 
 /// The text of `key` in `lang`.
@@ -290,6 +294,10 @@ fn english(key: Key) -> &'static str {
         Key::Action => "Action",
         Key::Target => "On",
         Key::More => "More",
+        Key::Tokens => "API tokens",
+        Key::Created => "Created",
+        Key::SharingGroup => "sharing group",
+        Key::EveryoneReads => "every member reads",
     }
 }
 
@@ -424,6 +432,10 @@ fn vietnamese(key: Key) -> &'static str {
         Key::Action => "Hành động",
         Key::Target => "Đối tượng",
         Key::More => "Xem thêm",
+        Key::Tokens => "Mã truy cập API",
+        Key::Created => "Ngày tạo",
+        Key::SharingGroup => "nhóm chia sẻ",
+        Key::EveryoneReads => "mọi thành viên đều đọc được",
     }
 }
 
