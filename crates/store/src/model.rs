@@ -615,6 +615,9 @@ pub struct WarningFilter {
     pub since: Option<Micros>,
     /// At most this many (all when `None`).
     pub limit: Option<usize>,
+    /// The inbox's view: closed ones left out, the most severe first and the newest first
+    /// within a severity (otherwise: newest first).
+    pub worst_first: bool,
 }
 
 /// One thing an analyst did with a warning, for its history.

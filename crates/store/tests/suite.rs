@@ -1378,6 +1378,23 @@ async fn warnings_are_listed_with_filters(db: Db) {
         ..Default::default()
     };
     assert!(list(odd).await.is_empty());
+    // The inbox's order: most severe first, newest first within a severity, closed left out.
+    let inbox = WarningFilter {
+        worst_first: true,
+        ..Default::default()
+    };
+    let ranked = store.warnings(&inbox).await.unwrap();
+    let rank = |s: &str| {
+        ["critical", "high", "medium", "low"]
+            .iter()
+            .position(|x| *x == s)
+    };
+    assert!(ranked
+        .windows(2)
+        .all(|w| (rank(&w[0].severity), std::cmp::Reverse(w[0].created))
+            <= (rank(&w[1].severity), std::cmp::Reverse(w[1].created))));
+    assert!(ranked.iter().all(|w| w.status != WarningStatus::Closed));
+    assert!(!ranked.is_empty());
     assert!(store.warning("nope").await.unwrap().is_none());
 }
 

@@ -1057,7 +1057,10 @@ async fn the_directory_and_administration_pages() {
     assert_eq!(page.status, 200);
     assert!(page.body.contains("vn-bank") && page.body.contains("lao-analyst"));
     assert!(page.body.contains("id=\"tokens\"") && page.body.contains("id=\"permissions\""));
-    assert!(page.body.contains("sharing group: mekong"), "the partner feed's group");
+    assert!(
+        page.body.contains("sharing group: mekong"),
+        "the partner feed's group"
+    );
     let audit = admin.get("/admin/audit").await;
     assert_eq!(audit.status, 200);
     assert!(audit

@@ -368,7 +368,15 @@ pub(super) async fn list(store: &SqlStore, filter: &WarningFilter) -> Result<Vec
     if let Some(since) = filter.since {
         s.push(" AND last_seen >= ").bind(since);
     }
-    s.push(" ORDER BY created DESC, id");
+    if filter.worst_first {
+        s.push(
+            " AND status <> 'closed' ORDER BY CASE severity WHEN 'critical' THEN 0 \
+             WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END, \
+             created DESC, id",
+        );
+    } else {
+        s.push(" ORDER BY created DESC, id");
+    }
     if let Some(limit) = filter.limit {
         s.push(" LIMIT ")
             .bind(i64::try_from(limit).unwrap_or(i64::MAX));

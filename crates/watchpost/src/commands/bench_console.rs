@@ -54,6 +54,8 @@ const DAY_MICROS: i64 = 86_400_000_000;
 const WARNINGS: usize = 10_000;
 /// The analyst the page measurements sign in as.
 const USER: &str = "bench-analyst";
+/// The administrator the administration pages are measured as.
+const ADMIN: &str = "bench-admin";
 const PASSWORD: &str = "bench-password-1";
 
 pub fn run(args: ConsoleArgs) -> Result<ExitCode> {
@@ -138,24 +140,32 @@ async fn measure_pages(store: Arc<SqlStore>, runs: usize) -> Result<()> {
         .into_iter()
         .next()
         .context("no organisation")?;
-    let user = watchpost_store::NewUser {
-        username: USER.into(),
-        org_name: org.name,
-        role: Role::Analyst,
-        password: PASSWORD.into(),
-    };
-    match store.add_user(user).await {
-        Ok(()) | Err(watchpost_store::StoreError::Conflict(_)) => {}
-        Err(e) => return Err(e.into()),
+    for (name, role) in [(USER, Role::Analyst), (ADMIN, Role::Admin)] {
+        let user = watchpost_store::NewUser {
+            username: name.into(),
+            org_name: org.name.clone(),
+            role,
+            password: PASSWORD.into(),
+        };
+        match store.add_user(user).await {
+            Ok(()) | Err(watchpost_store::StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
+    let object = format!(
+        "/intel/objects/{}/{}",
+        intelligence_collection(&store).await?,
+        indicator_id(4242)
+    );
     let app = watchpost_web::router(store as Arc<dyn Store>, watchpost_web::Config::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, service).await });
-    let cookies = sign_in(&base).await?;
+    let analyst = sign_in(&base, USER).await?;
+    let admin = sign_in(&base, ADMIN).await?;
     let http = reqwest::Client::new();
-    for path in [
+    let pages = [
         "/",
         "/console/inbox",
         "/dashboard",
@@ -163,14 +173,29 @@ async fn measure_pages(store: Arc<SqlStore>, runs: usize) -> Result<()> {
         "/dashboard?span=52w",
         "/dashboard/activity.csv",
         "/report",
-    ] {
+        "/intel",
+        "/intel/results?q=c2+server+4242",
+        "/intel/results?q=server",
+        "/intel/results?type=malware",
+        object.as_str(),
+        "/intel/indicators/new",
+        "/directory",
+        "/admin",
+        "/admin/audit",
+    ];
+    for path in pages {
+        let cookies = if path.starts_with("/admin") {
+            &admin
+        } else {
+            &analyst
+        };
         let mut times = Vec::with_capacity(runs);
         let mut bytes = 0;
         for _ in 0..runs.max(1) {
             let start = Instant::now();
             let response = http
                 .get(format!("{base}{path}"))
-                .header("cookie", &cookies)
+                .header("cookie", cookies)
                 .send()
                 .await?;
             anyhow::ensure!(
@@ -186,8 +211,21 @@ async fn measure_pages(store: Arc<SqlStore>, runs: usize) -> Result<()> {
     Ok(())
 }
 
+/// The collection the fill stored the intelligence in.
+async fn intelligence_collection(store: &SqlStore) -> Result<String> {
+    let org = store
+        .orgs()
+        .await?
+        .into_iter()
+        .next()
+        .context("no organisation")?;
+    let hub = caller(&org.id, Role::Admin);
+    let all = store.collections(&hub).await?;
+    Ok(all.first().context("no collection")?.id.clone())
+}
+
 /// Signs in through the form; returns the cookies to send.
-async fn sign_in(base: &str) -> Result<String> {
+async fn sign_in(base: &str, user: &str) -> Result<String> {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
@@ -202,7 +240,7 @@ async fn sign_in(base: &str) -> Result<String> {
     let signed = http
         .post(format!("{base}/login"))
         .header("cookie", cookies.join("; "))
-        .form(&[("csrf", token), ("username", USER), ("password", PASSWORD)])
+        .form(&[("csrf", token), ("username", user), ("password", PASSWORD)])
         .send()
         .await?;
     cookies.extend(set_cookies(&signed));

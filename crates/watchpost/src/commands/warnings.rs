@@ -113,6 +113,7 @@ pub fn run(cmd: WarningsCommand) -> Result<ExitCode> {
                     severity: severity.map(|s| s.as_str().to_string()),
                     since,
                     limit,
+                    worst_first: false,
                 };
                 list(&store.warnings(&filter).await?, json)
             }
