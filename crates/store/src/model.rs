@@ -38,6 +38,11 @@ pub struct NewOrg {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// Another hub, reading and pushing on behalf of its organisation through federation: it
+    /// reads what may leave this hub for that organisation (see [`crate::access`]: no
+    /// AMBER+STRICT, no RED) and writes where the organisation may write. Lowest, so that no
+    /// console or administrative check (`role >= Analyst`) ever lets a peer through.
+    Peer,
     /// Reads what the organisation may read.
     Reader,
     /// Also writes to the collections the organisation may write to.
@@ -50,6 +55,7 @@ impl Role {
     /// The role's name as stored and typed on the command line.
     pub fn as_str(self) -> &'static str {
         match self {
+            Role::Peer => "peer",
             Role::Reader => "reader",
             Role::Analyst => "analyst",
             Role::Admin => "admin",
@@ -59,10 +65,21 @@ impl Role {
     /// Reads a role name.
     pub fn parse(name: &str) -> Option<Role> {
         match name {
+            "peer" => Some(Role::Peer),
             "reader" => Some(Role::Reader),
             "analyst" => Some(Role::Analyst),
             "admin" => Some(Role::Admin),
             _ => None,
+        }
+    }
+}
+
+impl Caller {
+    /// Who the read rules see: a member of this hub, or a peer hub for its organisation.
+    pub fn reader(&self) -> crate::access::Reader {
+        match self.role {
+            Role::Peer => crate::access::Reader::Peer(self.org.clone()),
+            _ => crate::access::Reader::Member(self.org.clone()),
         }
     }
 }

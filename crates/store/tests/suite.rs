@@ -91,6 +91,7 @@ suite!(
     trends_count_only_what_the_caller_may_read,
     search_finds_only_what_the_caller_may_read,
     administrators_see_tokens_and_permissions,
+    peer_hubs_receive_only_what_may_leave_the_hub,
     console_sessions_live_until_they_expire_or_end,
     login_failures_count_per_user_since_success_and_per_address,
     users_see_only_their_organisations_warnings,
@@ -2178,5 +2179,74 @@ async fn administrators_see_tokens_and_permissions(db: Db) {
         (c_grant.1, c_grant.2),
         (false, true),
         "C writes without reading"
+    );
+}
+
+async fn peer_hubs_receive_only_what_may_leave_the_hub(db: Db) {
+    let store = &db.store;
+    let callers = three_orgs(store).await;
+    store
+        .add_sharing_group("ab", &names(&[A, B]))
+        .await
+        .unwrap();
+    let open = collection(store, None, Some("ab")).await;
+    let objects = vec![
+        indicator(1, V1, Some(Tlp::Green), &[]),
+        indicator(2, V1, Some(Tlp::Amber), &[]),
+        indicator(3, V1, Some(Tlp::AmberStrict), &[]),
+        indicator(4, V1, Some(Tlp::Red), &[&callers[1].org]),
+    ];
+    store
+        .add_objects(&callers[0], &open, objects, vec![])
+        .await
+        .unwrap();
+    let read = |caller: Caller| {
+        let open = open.clone();
+        async move {
+            let page = store.read(&caller, &open, &Query::default()).await.unwrap();
+            let mut got: Vec<u32> = page
+                .objects
+                .iter()
+                .map(|o| u32::from_str_radix(&o.id[11..19], 16).unwrap())
+                .collect();
+            got.sort();
+            got
+        }
+    };
+    let as_peer = |c: &Caller| Caller {
+        role: Role::Peer,
+        ..c.clone()
+    };
+    // Members: B is in the group and a recipient of the RED one.
+    assert_eq!(read(callers[1].clone()).await, [1, 2, 3, 4]);
+    // The same organisations' hubs as peers: AMBER+STRICT and RED never leave.
+    assert_eq!(read(as_peer(&callers[1])).await, [1, 2]);
+    assert_eq!(read(as_peer(&callers[2])).await, [1]);
+    // Even the owner's organisation, reading through federation, gets nothing it may not
+    // re-share.
+    assert_eq!(read(as_peer(&callers[0])).await, [1, 2]);
+    // Search follows the same rules.
+    let query = SearchQuery {
+        text: "10.0.0.1".into(),
+        limit: 10,
+        ..SearchQuery::default()
+    };
+    let hits = store.search(&as_peer(&callers[2]), &query).await.unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    // A peer may push where its organisation may write.
+    let pushed = store
+        .add_objects(
+            &as_peer(&callers[2]),
+            &open,
+            vec![indicator(5, V1, None, &[])],
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(pushed.success_count, 1);
+    assert_eq!(Role::parse("peer"), Some(Role::Peer));
+    assert!(
+        Role::Peer < Role::Reader,
+        "no console check lets a peer through"
     );
 }

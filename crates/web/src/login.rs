@@ -119,7 +119,12 @@ async fn sign_in(
         let page = form_page(lang, token, Some(lang.t(Key::LockedOut)), username)?;
         return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
     }
-    let caller = console.store.login(&username, &password).await?;
+    // A peer hub's account exchanges over TAXII only; to the console it is no account at all.
+    let caller = console
+        .store
+        .login(&username, &password)
+        .await?
+        .filter(|c| c.role != watchpost_store::Role::Peer);
     let attempt = LoginAttempt {
         username: username.clone(),
         ip: ip.to_string(),

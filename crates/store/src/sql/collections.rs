@@ -88,7 +88,8 @@ fn view(row: &AnyRow, caller: &Caller) -> Result<CollectionView> {
         title: row.try_get(2)?,
         description: row.try_get(3)?,
         can_read: read_all != 0 || can_read != 0,
-        can_write: can_write != 0 && caller.role >= Role::Analyst,
+        // Analysts, administrators, and peer hubs pushing for their organisation.
+        can_write: can_write != 0 && (caller.role >= Role::Analyst || caller.role == Role::Peer),
         default_tlp: tlp_from_rank(row.try_get(4)?),
     })
 }

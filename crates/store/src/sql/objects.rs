@@ -408,7 +408,7 @@ pub(super) async fn read(
     query: &Query,
 ) -> Result<Page> {
     let ctx = require(store, caller, collection, false).await?;
-    let reader = Reader::Member(caller.org.clone());
+    let reader = caller.reader();
     let limit = query.limit.max(1);
     let budget = (limit * 10).max(MIN_SCAN_BUDGET);
     let mut cursor = query.after.max(query.added_after).unwrap_or(i64::MIN);
@@ -530,7 +530,7 @@ pub(super) async fn delete(
     spec_versions: &[String],
 ) -> Result<u64> {
     let ctx = require(store, caller, collection, true).await?;
-    let reader = Reader::Member(caller.org.clone());
+    let reader = caller.reader();
     let _turn = store.write_turn().await;
     let mut tx = store.begin_write().await?;
     let mut q = Statement::new(

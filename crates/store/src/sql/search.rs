@@ -12,7 +12,7 @@ use super::audit::{self, Line};
 use super::collections::{context, list, Context};
 use super::statement::Statement;
 use super::{tlp_from_rank, Backend, SqlStore};
-use crate::access::{decide, Audience, OrgId, Reader};
+use crate::access::{decide, Audience, OrgId};
 use crate::error::Result;
 use crate::model::{Caller, SearchHit, SearchQuery};
 use serde_json::Value;
@@ -337,7 +337,7 @@ pub(super) async fn search(
     }
     let limit = query.limit.clamp(1, 1000);
     let rows = select(store, &contexts, query, limit).await?;
-    let reader = Reader::Member(caller.org.clone());
+    let reader = caller.reader();
     let (mut hits, mut audited) = (Vec::new(), Vec::new());
     for row in rows {
         let pk: i64 = row.try_get(3)?;

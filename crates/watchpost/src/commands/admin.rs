@@ -82,7 +82,8 @@ pub enum UserCommand {
         /// The user's organisation (by name).
         #[arg(long)]
         org: String,
-        /// admin, analyst or reader.
+        /// admin, analyst, reader, or peer (another hub's account: it reads only what may
+        /// leave this hub for the organisation, pushes where it may write, and has no console).
         #[arg(long, value_parser = parse_role)]
         role: Role,
         #[command(flatten)]
@@ -172,7 +173,7 @@ pub struct ImportArgs {
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
-    Role::parse(s).ok_or_else(|| format!("{s:?} is not a role: use admin, analyst or reader"))
+    Role::parse(s).ok_or_else(|| format!("{s:?} is not a role: use admin, analyst, reader or peer"))
 }
 
 fn parse_tlp(s: &str) -> Result<Tlp, String> {
