@@ -109,6 +109,20 @@ pub trait Store: Send + Sync {
     /// many it indexed (0: the index is up to date). The hub calls it in the background.
     async fn index_for_search(&self, budget: usize) -> Result<usize>;
 
+    /// Adds a peer hub for an organisation (added when unknown) and the collections pushed to
+    /// it; adding it again updates its URL, token and pushes.
+    async fn add_peer(&self, name: &str, url: &str, token: &str, push: &[String]) -> Result<Peer>;
+    /// Every peer.
+    async fn peers(&self) -> Result<Vec<Peer>>;
+    /// Records a push attempt: the new position when it succeeded, else the error and when to
+    /// try again.
+    async fn record_push(
+        &self,
+        peer: i64,
+        collection: &str,
+        outcome: std::result::Result<Micros, (String, Micros)>,
+    ) -> Result<()>;
+
     /// Sets an organisation's directory entry (focal points and constituency, as JSON that
     /// `watchpost-warn` reads), replacing the previous one.
     async fn set_directory_entry(&self, org_name: &str, entry: &str) -> Result<()>;

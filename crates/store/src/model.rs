@@ -174,6 +174,8 @@ pub struct StoredObject {
     pub version: Micros,
     /// `spec_version`.
     pub spec_version: String,
+    /// The organisation that stored it (added it, or whose feed or peer hub brought it).
+    pub owner: OrgId,
     /// The object as compact JSON; empty when the query asked for no bodies.
     pub body: String,
 }
@@ -827,4 +829,36 @@ pub struct Permissions {
     pub sharing_group: Option<String>,
     /// (organisation, reads, writes) of each organisation granted access, by name.
     pub grants: Vec<(String, bool, bool)>,
+}
+
+/// A hub this hub exchanges with (federation).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Peer {
+    /// Its number on this hub.
+    pub id: i64,
+    /// Its organisation's name on this hub.
+    pub name: String,
+    /// Its organisation's identity (owner of what it sends).
+    pub org: OrgId,
+    /// Its TAXII 2.1 API root.
+    pub url: String,
+    /// This hub's token on it.
+    pub token: String,
+    /// The collections pushed to it, each with where pushing got to.
+    pub pushes: Vec<PushState>,
+}
+
+/// Where pushing one collection to a peer got to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushState {
+    /// The collection's id (the same id on both hubs).
+    pub collection: String,
+    /// The last `date_added` of this hub the peer has accepted.
+    pub last_added: Micros,
+    /// Failed attempts in a row.
+    pub failures: i64,
+    /// Not before this instant (backing off after failures).
+    pub next_attempt: Micros,
+    /// The last failure.
+    pub last_error: Option<String>,
 }

@@ -65,6 +65,9 @@ enum Command {
     /// Remote TAXII 2.1 collections polled into this hub.
     #[command(subcommand)]
     Feed(commands::feed::FeedCommand),
+    /// Other hubs this hub exchanges with (federation over TAXII 2.1).
+    #[command(subcommand)]
+    Peer(commands::peer::PeerCommand),
 }
 
 fn main() -> ExitCode {
@@ -85,6 +88,7 @@ fn main() -> ExitCode {
         Command::Extract(args) => commands::extract::run(args),
         Command::Indicator(cmd) => commands::indicator::run(cmd),
         Command::Feed(cmd) => commands::feed::run(cmd),
+        Command::Peer(cmd) => commands::peer::run(cmd),
         Command::Watch(args) => commands::watch::run(args),
         Command::Sightings(args) => commands::sightings::run(args),
         Command::Warnings(cmd) => commands::warnings::run(cmd),

@@ -7,6 +7,7 @@ mod collections;
 mod console;
 mod directory;
 mod feeds;
+mod peers;
 mod search;
 
 mod ids;
@@ -163,7 +164,7 @@ fn normalise_url(url: &str) -> Result<(Backend, String)> {
 }
 
 /// The schema's migrations, embedded in the binary: (version, description, SQLite, PostgreSQL).
-const MIGRATIONS: [(i64, &str, &str, &str); 9] = [
+const MIGRATIONS: [(i64, &str, &str, &str); 10] = [
     (
         1,
         "knowledge base",
@@ -217,6 +218,12 @@ const MIGRATIONS: [(i64, &str, &str, &str); 9] = [
         "search",
         include_str!("../../migrations/sqlite/0009_search.sql"),
         include_str!("../../migrations/postgres/0009_search.sql"),
+    ),
+    (
+        11,
+        "peers",
+        include_str!("../../migrations/sqlite/0011_peers.sql"),
+        include_str!("../../migrations/postgres/0011_peers.sql"),
     ),
 ];
 
@@ -387,6 +394,26 @@ impl crate::Store for SqlStore {
     }
     async fn permissions(&self) -> Result<Vec<crate::Permissions>> {
         collections::permissions(self).await
+    }
+    async fn add_peer(
+        &self,
+        name: &str,
+        url: &str,
+        token: &str,
+        push: &[String],
+    ) -> Result<crate::Peer> {
+        peers::add(self, name, url, token, push).await
+    }
+    async fn peers(&self) -> Result<Vec<crate::Peer>> {
+        peers::list(self).await
+    }
+    async fn record_push(
+        &self,
+        peer: i64,
+        collection: &str,
+        outcome: std::result::Result<crate::Micros, (String, crate::Micros)>,
+    ) -> Result<()> {
+        peers::record_push(self, peer, collection, outcome).await
     }
     async fn set_directory_entry(&self, org_name: &str, entry: &str) -> Result<()> {
         directory::set_entry(self, org_name, entry).await

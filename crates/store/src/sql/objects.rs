@@ -433,6 +433,7 @@ pub(super) async fn read(
                     date_added: row.date_added,
                     version: row.version,
                     spec_version: row.spec_version,
+                    owner: row.owner,
                     body: row.body,
                 });
             } else {

@@ -236,6 +236,8 @@ async fn run_server(
     )?;
     tokio::spawn(Arc::new(misp).run());
     tokio::spawn(index_for_search(store.clone()));
+    let pusher = watchpost_taxii::push::Pusher::new(store.clone() as Arc<dyn Store>);
+    tokio::spawn(Arc::new(pusher).run());
     let validator = Validator::new().with_pattern_syntax(SyntaxChecker);
     let store_for_ack = store.clone() as Arc<dyn Store>;
     let server = Server::new(store, validator, Config::default());

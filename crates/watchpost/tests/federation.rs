@@ -1,0 +1,331 @@
+//! Three hubs on 127.0.0.1 — Vietnam, a partner (Laos) and a third country (Cambodia) — as
+//! separate `watchpost serve` processes. Vietnam pushes its intelligence collection to both:
+//! GREEN reaches both, AMBER only the partner of its sharing group, AMBER+STRICT and RED
+//! nobody. The third country's hub is killed with SIGKILL while Vietnam adds more, then
+//! restarted: it catches up, every version exactly once.
+
+// A panic in a test is a failing test.
+#![allow(clippy::unwrap_used)]
+
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_watchpost");
+const INTEL: &str = "6f1c0a9e-8c1b-4c41-9d0e-5b7e2a3f4c10";
+const PASSWORD: &str = "federation-test-1";
+
+/// One hub: its database, its port, and its process when running.
+struct Hub {
+    db: String,
+    port: u16,
+    child: Option<Child>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Hub {
+    fn new(dir: &Path, name: &str) -> Hub {
+        Hub {
+            db: format!("sqlite://{}", dir.join(format!("{name}.db")).display()),
+            port: free_port(),
+            child: None,
+        }
+    }
+
+    fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new(BIN)
+            .args(args)
+            .args(["--db", &self.db])
+            .env("WATCHPOST_PASSWORD", PASSWORD)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn api(&self) -> String {
+        format!("http://127.0.0.1:{}/taxii2/api/", self.port)
+    }
+
+    fn start(&mut self) {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port)])
+            .args(["--db", &self.db])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        loop {
+            let line = lines
+                .next()
+                .expect("the hub exited before it listened")
+                .unwrap();
+            if line.starts_with("TAXII 2.1 discovery: ") {
+                break;
+            }
+        }
+        std::thread::spawn(move || for _ in lines {});
+        self.child = Some(child);
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SIGKILL: no chance to finish anything.
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    /// (id, version) → count of the intelligence collection, read as `user` over TAXII.
+    fn versions(&self, user: &str) -> BTreeMap<(String, String), usize> {
+        let url = format!(
+            "{}collections/{INTEL}/objects/?match[version]=all&limit=1000",
+            self.api()
+        );
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let body = runtime.block_on(async {
+            let response = reqwest::Client::new()
+                .get(&url)
+                .basic_auth(user, Some(PASSWORD))
+                .header("accept", "application/taxii+json;version=2.1")
+                .send()
+                .await;
+            match response {
+                Ok(r) => r.bytes().await.map(|b| b.to_vec()).unwrap_or_default(),
+                Err(_) => Vec::new(),
+            }
+        });
+        let envelope: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let mut seen = BTreeMap::new();
+        for o in envelope["objects"].as_array().into_iter().flatten() {
+            let key = (
+                o["id"].as_str().unwrap_or("").to_string(),
+                o["modified"].as_str().unwrap_or("").to_string(),
+            );
+            *seen.entry(key).or_insert(0) += 1;
+        }
+        seen
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn indicator(n: u32, tlp: &str, recipients: &[&str]) -> Value {
+    let marking = match tlp {
+        "green" => "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
+        "amber" => "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
+        "amber+strict" => "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
+        _ => "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
+    };
+    let mut o = json!({"type": "indicator", "spec_version": "2.1",
+        "id": format!("indicator--{n:08x}-7f1e-4d2c-9b3a-000000000000"),
+        "created": "2026-11-20T00:00:00.000Z", "modified": "2026-11-20T00:00:00.000Z",
+        "name": format!("{tlp} indicator {n}"),
+        "pattern": format!("[ipv4-addr:value = '198.51.100.{}']", n % 250),
+        "pattern_type": "stix", "valid_from": "2026-11-20T00:00:00Z",
+        "object_marking_refs": [marking]});
+    if !recipients.is_empty() {
+        o["x_watchpost_recipients"] = json!(recipients);
+    }
+    o
+}
+
+fn import(hub: &Hub, dir: &Path, name: &str, objects: &[Value]) {
+    let file = dir.join(name);
+    let lines: String = objects.iter().map(|o| format!("{o}\n")).collect();
+    std::fs::write(&file, lines).unwrap();
+    hub.cli(&[
+        "import",
+        file.to_str().unwrap(),
+        "--collection",
+        INTEL,
+        "--org",
+        "vncert",
+    ]);
+}
+
+/// Waits until `check` holds, for at most `limit`.
+fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    check()
+}
+
+fn names(seen: &BTreeMap<(String, String), usize>) -> Vec<u32> {
+    let mut out: Vec<u32> = seen
+        .keys()
+        .map(|(id, _)| u32::from_str_radix(&id[11..19], 16).unwrap())
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn three_hubs_share_by_tlp_and_a_killed_peer_catches_up_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut vn = Hub::new(dir.path(), "vn");
+    let mut la = Hub::new(dir.path(), "la");
+    let mut kh = Hub::new(dir.path(), "kh");
+    for hub in [&vn, &la, &kh] {
+        for org in ["vncert", "laocert", "camcert"] {
+            hub.cli(&["org", "add", org]);
+        }
+    }
+    // Vietnam: LaoCERT is in the sharing group of the collection's AMBER objects.
+    vn.cli(&["group", "add", "mekong", "--orgs", "vncert,laocert"]);
+    vn.cli(&[
+        "collection",
+        "add",
+        "Intelligence",
+        "--id",
+        INTEL,
+        "--write",
+        "vncert",
+        "--group",
+        "mekong",
+    ]);
+    // The partners: Vietnam's hub may write the same collection there.
+    for hub in [&la, &kh] {
+        hub.cli(&[
+            "collection",
+            "add",
+            "Intelligence",
+            "--id",
+            INTEL,
+            "--write",
+            "vncert",
+        ]);
+        hub.cli(&["user", "add", "vn-hub", "--org", "vncert", "--role", "peer"]);
+        hub.cli(&[
+            "user", "add", "analyst", "--org", "vncert", "--role", "reader",
+        ]);
+    }
+    la.cli(&[
+        "user", "add", "local", "--org", "laocert", "--role", "reader",
+    ]);
+    let la_token = la.cli(&["token", "create", "vn-hub"]);
+    let kh_token = kh.cli(&["token", "create", "vn-hub"]);
+    let la_token = la_token.lines().last().unwrap().trim().to_string();
+    let kh_token = kh_token.lines().last().unwrap().trim().to_string();
+    vn.cli(&[
+        "peer",
+        "add",
+        "laocert",
+        "--url",
+        &la.api(),
+        "--token",
+        &la_token,
+        "--push",
+        INTEL,
+    ]);
+    vn.cli(&[
+        "peer",
+        "add",
+        "camcert",
+        "--url",
+        &kh.api(),
+        "--token",
+        &kh_token,
+        "--push",
+        INTEL,
+    ]);
+    let laocert_identity = {
+        let orgs = vn.cli(&["org", "list"]);
+        orgs.lines()
+            .find(|l| l.starts_with("laocert"))
+            .and_then(|l| l.split('\t').find(|f| f.starts_with("identity--")))
+            .unwrap_or("")
+            .to_string()
+    };
+    import(
+        &vn,
+        dir.path(),
+        "first.jsonl",
+        &[
+            indicator(1, "green", &[]),
+            indicator(2, "amber", &[]),
+            indicator(3, "amber+strict", &[]),
+            indicator(4, "red", &[&laocert_identity]),
+        ],
+    );
+    vn.start();
+    la.start();
+    kh.start();
+
+    assert!(
+        eventually(Duration::from_secs(30), || names(&la.versions("analyst"))
+            == [1, 2]),
+        "the partner got {:?}",
+        names(&la.versions("analyst"))
+    );
+    assert!(
+        eventually(Duration::from_secs(30), || names(&kh.versions("analyst"))
+            == [1]),
+        "the third country got {:?}",
+        names(&kh.versions("analyst"))
+    );
+    // Nothing more arrives later.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(names(&la.versions("analyst")), [1, 2]);
+    assert_eq!(names(&kh.versions("analyst")), [1]);
+
+    // The third country's hub dies; Vietnam goes on adding.
+    kh.kill();
+    let more: Vec<Value> = (100..160).map(|n| indicator(n, "green", &[])).collect();
+    import(&vn, dir.path(), "more.jsonl", &more);
+    assert!(
+        eventually(Duration::from_secs(30), || la.versions("analyst").len()
+            == 62),
+        "the partner kept receiving"
+    );
+    let listed = vn.cli(&["peer", "list"]);
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            vn.cli(&["peer", "list"]).contains("cannot reach")
+        }),
+        "the failed pushes are recorded: {listed}"
+    );
+    kh.start();
+    assert!(
+        eventually(Duration::from_secs(60), || kh.versions("analyst").len()
+            == 61),
+        "caught up: {}",
+        kh.versions("analyst").len()
+    );
+    let seen = kh.versions("analyst");
+    assert!(seen.values().all(|&n| n == 1), "every version exactly once");
+    assert!(
+        !seen
+            .keys()
+            .any(|(id, _)| id.starts_with("indicator--00000002")),
+        "no AMBER"
+    );
+}
