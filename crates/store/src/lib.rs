@@ -109,9 +109,11 @@ pub trait Store: Send + Sync {
     /// many it indexed (0: the index is up to date). The hub calls it in the background.
     async fn index_for_search(&self, budget: usize) -> Result<usize>;
 
-    /// Adds a peer hub for an organisation (added when unknown) and the collections pushed to
-    /// it; adding it again updates its URL, token and pushes.
-    async fn add_peer(&self, name: &str, url: &str, token: &str, push: &[String]) -> Result<Peer>;
+    /// Adds a peer hub for an organisation (added when unknown), its public key, and the
+    /// collections pushed to it; adding it again updates its URL, token, key and pushes.
+    async fn add_peer(&self, peer: NewPeer<'_>) -> Result<Peer>;
+    /// This hub's Ed25519 signing key (32 bytes), made and stored on first use.
+    async fn signing_key(&self) -> Result<[u8; 32]>;
     /// Every peer.
     async fn peers(&self) -> Result<Vec<Peer>>;
     /// Records a push attempt: the new position when it succeeded, else the error and when to

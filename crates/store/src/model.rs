@@ -844,6 +844,8 @@ pub struct Peer {
     pub url: String,
     /// This hub's token on it.
     pub token: String,
+    /// Its Ed25519 public key (base64), when envelopes from it must be signed.
+    pub public_key: Option<String>,
     /// The collections pushed to it, each with where pushing got to.
     pub pushes: Vec<PushState>,
 }
@@ -861,4 +863,19 @@ pub struct PushState {
     pub next_attempt: Micros,
     /// The last failure.
     pub last_error: Option<String>,
+}
+
+/// A peer to add.
+#[derive(Clone, Copy, Debug)]
+pub struct NewPeer<'a> {
+    /// Its organisation's name here (added when unknown).
+    pub name: &'a str,
+    /// Its TAXII 2.1 API root.
+    pub url: &'a str,
+    /// This hub's token on it.
+    pub token: &'a str,
+    /// Its Ed25519 public key (base64), if envelopes from it must be signed.
+    pub public_key: Option<&'a str>,
+    /// Collections pushed to it.
+    pub push: &'a [String],
 }

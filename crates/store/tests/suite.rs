@@ -2249,4 +2249,36 @@ async fn peer_hubs_receive_only_what_may_leave_the_hub(db: Db) {
         Role::Peer < Role::Reader,
         "no console check lets a peer through"
     );
+
+    // The hub's signing key is made once; a peer keeps its key and where pushing got to, which
+    // only moves forward.
+    let key = store.signing_key().await.unwrap();
+    assert_eq!(store.signing_key().await.unwrap(), key);
+    let push = [open.clone()];
+    let new = watchpost_store::NewPeer {
+        name: "cert-d",
+        url: "http://127.0.0.1:9/taxii2/api",
+        token: "wp_token",
+        public_key: Some("cHVibGlj"),
+        push: &push,
+    };
+    let peer = store.add_peer(new).await.unwrap();
+    assert_eq!(peer.url, "http://127.0.0.1:9/taxii2/api/");
+    assert_eq!(peer.public_key.as_deref(), Some("cHVibGlj"));
+    assert_eq!(peer.pushes[0].last_added, 0);
+    store.record_push(peer.id, &open, Ok(123)).await.unwrap();
+    store.record_push(peer.id, &open, Ok(100)).await.unwrap();
+    store
+        .record_push(peer.id, &open, Err(("unreachable".into(), 999)))
+        .await
+        .unwrap();
+    let state = store.peers().await.unwrap()[0].pushes[0].clone();
+    assert_eq!(
+        (state.last_added, state.failures, state.next_attempt),
+        (123, 1, 999)
+    );
+    assert_eq!(state.last_error.as_deref(), Some("unreachable"));
+    store.record_push(peer.id, &open, Ok(130)).await.unwrap();
+    let state = store.peers().await.unwrap()[0].pushes[0].clone();
+    assert_eq!((state.last_added, state.failures), (130, 0));
 }

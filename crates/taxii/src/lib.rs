@@ -13,5 +13,6 @@ pub mod client;
 pub mod media;
 pub mod push;
 pub mod server;
+pub mod signing;
 
 pub use server::{Config, Server};

@@ -35,6 +35,8 @@ pub struct PushReport {
 pub struct Pusher {
     store: Arc<dyn Store>,
     http: reqwest::Client,
+    /// This hub's signing key: every envelope is signed with it.
+    secret: [u8; 32],
 }
 
 impl std::fmt::Debug for Pusher {
@@ -52,14 +54,18 @@ pub fn backoff(failures: i64) -> Micros {
 }
 
 impl Pusher {
-    /// A pusher over `store`.
-    pub fn new(store: Arc<dyn Store>) -> Pusher {
+    /// A pusher over `store`, signing with the hub's `secret` ([`Store::signing_key`]).
+    pub fn new(store: Arc<dyn Store>, secret: [u8; 32]) -> Pusher {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(120))
             .user_agent(concat!("watchpost/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_default();
-        Pusher { store, http }
+        Pusher {
+            store,
+            http,
+            secret,
+        }
     }
 
     /// Pushes one collection to one peer up to what is stored now, recording each page.
@@ -116,6 +122,10 @@ impl Pusher {
             .header("accept", TAXII)
             .header("content-type", TAXII)
             .header("authorization", format!("Bearer {}", peer.token))
+            .header(
+                crate::signing::HEADER,
+                crate::signing::sign(&self.secret, envelope.as_bytes()),
+            )
             .body(envelope)
             .send()
             .await

@@ -2,7 +2,8 @@
 //! separate `watchpost serve` processes. Vietnam pushes its intelligence collection to both:
 //! GREEN reaches both, AMBER only the partner of its sharing group, AMBER+STRICT and RED
 //! nobody. The third country's hub is killed with SIGKILL while Vietnam adds more, then
-//! restarted: it catches up, every version exactly once.
+//! restarted: it catches up, every version exactly once. Envelopes are signed with Vietnam's
+//! Ed25519 key; one in Vietnam's name that it did not sign is refused.
 
 // A panic in a test is a failing test.
 #![allow(clippy::unwrap_used)]
@@ -179,6 +180,26 @@ fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
     check()
 }
 
+/// POSTs an envelope to `hub`'s intelligence collection; returns the HTTP status.
+fn post(hub: &Hub, token: &str, body: &str, signature: Option<&str>) -> u16 {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut request = reqwest::Client::new()
+            .post(format!("{}collections/{INTEL}/objects/", hub.api()))
+            .bearer_auth(token)
+            .header("content-type", "application/taxii+json;version=2.1")
+            .header("accept", "application/taxii+json;version=2.1")
+            .body(body.to_string());
+        if let Some(signature) = signature {
+            request = request.header(watchpost_taxii::signing::HEADER, signature);
+        }
+        request.send().await.unwrap().status().as_u16()
+    })
+}
+
 fn names(seen: &BTreeMap<(String, String), usize>) -> Vec<u32> {
     let mut out: Vec<u32> = seen
         .keys()
@@ -235,6 +256,15 @@ fn three_hubs_share_by_tlp_and_a_killed_peer_catches_up_exactly_once() {
     let kh_token = kh.cli(&["token", "create", "vn-hub"]);
     let la_token = la_token.lines().last().unwrap().trim().to_string();
     let kh_token = kh_token.lines().last().unwrap().trim().to_string();
+    // Keys are exchanged when peers are added: the partners hold Vietnam's public key, so what
+    // Vietnam's account pushes there must be signed with it.
+    let vn_key = vn.cli(&["peer", "key"]);
+    for hub in [&la, &kh] {
+        let url = vn.api();
+        hub.cli(&[
+            "peer", "add", "vncert", "--url", &url, "--token", "-", "--key", &vn_key,
+        ]);
+    }
     vn.cli(&[
         "peer",
         "add",
@@ -296,6 +326,14 @@ fn three_hubs_share_by_tlp_and_a_killed_peer_catches_up_exactly_once() {
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(names(&la.versions("analyst")), [1, 2]);
     assert_eq!(names(&kh.versions("analyst")), [1]);
+
+    // An envelope in Vietnam's name that Vietnam did not sign — unsigned, or signed with
+    // another key over these bytes — is refused, and nothing in it is stored.
+    let forged = json!({"objects": [indicator(900, "green", &[])]}).to_string();
+    assert_eq!(post(&la, &la_token, &forged, None), 403);
+    let other_key = watchpost_taxii::signing::sign(&[42u8; 32], forged.as_bytes());
+    assert_eq!(post(&la, &la_token, &forged, Some(&other_key)), 403);
+    assert_eq!(names(&la.versions("analyst")), [1, 2]);
 
     // The third country's hub dies; Vietnam goes on adding.
     kh.kill();

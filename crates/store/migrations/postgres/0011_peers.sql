@@ -8,6 +8,9 @@ CREATE TABLE peers (
     org_pk  BIGINT NOT NULL UNIQUE REFERENCES orgs (pk),
     url     TEXT NOT NULL,
     token   TEXT NOT NULL,
+    -- The peer's Ed25519 public key (base64): envelopes it pushes here must carry its
+    -- signature; without one, it is trusted by its token alone.
+    public_key TEXT,
     created BIGINT NOT NULL
 );
 
@@ -19,4 +22,11 @@ CREATE TABLE peer_pushes (
     next_attempt  BIGINT NOT NULL DEFAULT 0,
     last_error    TEXT,
     PRIMARY KEY (peer_pk, collection_pk)
+);
+
+-- This hub's Ed25519 signing key (32 random bytes, base64), made on first use; its public
+-- half is what `watchpost peer key` prints for the peers.
+CREATE TABLE hub_key (
+    id     BIGINT PRIMARY KEY CHECK (id = 1),
+    secret TEXT NOT NULL
 );

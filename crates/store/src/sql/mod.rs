@@ -395,14 +395,11 @@ impl crate::Store for SqlStore {
     async fn permissions(&self) -> Result<Vec<crate::Permissions>> {
         collections::permissions(self).await
     }
-    async fn add_peer(
-        &self,
-        name: &str,
-        url: &str,
-        token: &str,
-        push: &[String],
-    ) -> Result<crate::Peer> {
-        peers::add(self, name, url, token, push).await
+    async fn add_peer(&self, peer: crate::NewPeer<'_>) -> Result<crate::Peer> {
+        peers::add(self, peer).await
+    }
+    async fn signing_key(&self) -> Result<[u8; 32]> {
+        peers::signing_key(self).await
     }
     async fn peers(&self) -> Result<Vec<crate::Peer>> {
         peers::list(self).await

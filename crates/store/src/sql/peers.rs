@@ -3,16 +3,18 @@
 use super::directory::org_pk;
 use super::{now, SqlStore};
 use crate::error::{Result, StoreError};
-use crate::model::{Micros, NewOrg, Peer, PushState};
+use crate::model::{Micros, NewOrg, NewPeer, Peer, PushState};
+use base64::Engine;
 use sqlx::Row;
 
-pub(super) async fn add(
-    store: &SqlStore,
-    name: &str,
-    url: &str,
-    token: &str,
-    push: &[String],
-) -> Result<Peer> {
+pub(super) async fn add(store: &SqlStore, new: NewPeer<'_>) -> Result<Peer> {
+    let NewPeer {
+        name,
+        url,
+        token,
+        public_key,
+        push,
+    } = new;
     let org = match org_pk(store, name).await {
         Ok(pk) => pk,
         Err(StoreError::NotFound(_)) => {
@@ -43,14 +45,15 @@ pub(super) async fn add(
     let _turn = store.write_turn().await;
     let mut tx = store.begin_write().await?;
     let peer: i64 = sqlx::query_scalar(
-        "INSERT INTO peers (org_pk, url, token, created) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (org_pk) DO UPDATE SET url = excluded.url, token = excluded.token \
-         RETURNING pk",
+        "INSERT INTO peers (org_pk, url, token, created, public_key) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (org_pk) DO UPDATE SET url = excluded.url, token = excluded.token, \
+         public_key = excluded.public_key RETURNING pk",
     )
     .bind(org)
     .bind(&url)
     .bind(token)
     .bind(now())
+    .bind(public_key)
     .fetch_one(&mut *tx)
     .await?;
     for pk in collections {
@@ -73,7 +76,7 @@ pub(super) async fn add(
 
 pub(super) async fn list(store: &SqlStore) -> Result<Vec<Peer>> {
     let peers = sqlx::query(
-        "SELECT p.pk, o.name, o.identity_id, p.url, p.token FROM peers p \
+        "SELECT p.pk, o.name, o.identity_id, p.url, p.token, p.public_key FROM peers p \
          JOIN orgs o ON o.pk = p.org_pk ORDER BY p.pk",
     )
     .fetch_all(&store.pool)
@@ -105,6 +108,7 @@ pub(super) async fn list(store: &SqlStore) -> Result<Vec<Peer>> {
             org: p.try_get(2)?,
             url: p.try_get(3)?,
             token: p.try_get(4)?,
+            public_key: p.try_get(5)?,
             pushes: states,
         });
     }
@@ -138,4 +142,30 @@ pub(super) async fn record_push(
     }
     q.execute(&store.pool).await?;
     Ok(())
+}
+
+pub(super) async fn signing_key(store: &SqlStore) -> Result<[u8; 32]> {
+    let read = || sqlx::query_scalar::<_, String>("SELECT secret FROM hub_key WHERE id = 1");
+    let secret = match read().fetch_optional(&store.pool).await? {
+        Some(secret) => secret,
+        None => {
+            let fresh: [u8; 32] = rand::random();
+            let encoded = base64::engine::general_purpose::STANDARD.encode(fresh);
+            let _turn = store.write_turn().await;
+            // Two processes starting at once: the first key stored is the hub's.
+            sqlx::query(
+                "INSERT INTO hub_key (id, secret) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(encoded)
+            .execute(&store.pool)
+            .await?;
+            read().fetch_one(&store.pool).await?
+        }
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(secret.as_bytes())
+        .map_err(|e| StoreError::Invalid(format!("the stored signing key is not base64: {e}")))?;
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::Invalid("the stored signing key is not 32 bytes".into()))
 }

@@ -193,6 +193,7 @@ pub(super) async fn add_objects(
         Some(_) => {}
     }
     let bytes = read_body(body, s.config.max_content_length).await?;
+    check_signature(&s, &caller, &headers, &bytes).await?;
     let server = Arc::clone(&s);
     let batch = tokio::task::spawn_blocking(move || {
         ingest::read(
@@ -375,4 +376,38 @@ pub(super) async fn method_not_allowed(method: Method, uri: Uri) -> TaxiiError {
         StatusCode::METHOD_NOT_ALLOWED,
         format!("{method} is not supported on {}", uri.path()),
     )
+}
+
+/// A peer hub whose public key this hub holds must sign what it pushes; an unsigned or
+/// tampered envelope is refused, and logged, before anything in it is read.
+async fn check_signature(
+    s: &Server,
+    caller: &watchpost_store::Caller,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), TaxiiError> {
+    if caller.role != watchpost_store::Role::Peer {
+        return Ok(());
+    }
+    let peers = s.store.peers().await?;
+    let Some(key) = peers
+        .iter()
+        .find(|p| p.org == caller.org)
+        .and_then(|p| p.public_key.as_deref())
+    else {
+        return Ok(());
+    };
+    let header = headers
+        .get(crate::signing::HEADER)
+        .and_then(|v| v.to_str().ok());
+    crate::signing::verify(key, body, header).map_err(|e| {
+        tracing::warn!(
+            user = caller.user,
+            "refused an envelope from a peer hub: {e}"
+        );
+        TaxiiError::new(
+            StatusCode::FORBIDDEN,
+            format!("{e}; the envelope was refused"),
+        )
+    })
 }

@@ -5,6 +5,7 @@ use super::watch::WatchArgs;
 use super::watch_hub::Hub;
 use anyhow::{Context, Result};
 use clap::Args;
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -236,7 +237,11 @@ async fn run_server(
     )?;
     tokio::spawn(Arc::new(misp).run());
     tokio::spawn(index_for_search(store.clone()));
-    let pusher = watchpost_taxii::push::Pusher::new(store.clone() as Arc<dyn Store>);
+    let secret = store
+        .signing_key()
+        .await
+        .context("cannot read or make the hub's signing key")?;
+    let pusher = watchpost_taxii::push::Pusher::new(store.clone() as Arc<dyn Store>, secret);
     tokio::spawn(Arc::new(pusher).run());
     let validator = Validator::new().with_pattern_syntax(SyntaxChecker);
     let store_for_ack = store.clone() as Arc<dyn Store>;
@@ -245,8 +250,11 @@ async fn run_server(
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
-    // Tests and scripts read this line to learn the port (with --listen 127.0.0.1:0).
-    println!("TAXII 2.1 discovery: http://{addr}{DISCOVERY}");
+    // Tests and scripts read the first line to learn the port (with --listen 127.0.0.1:0), and
+    // may close the pipe after it: a hub must not die because no one reads its stdout, so
+    // these lines are written without println!'s panic on a broken pipe.
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "TAXII 2.1 discovery: http://{addr}{DISCOVERY}");
     let routes = server
         .router()
         .merge(watchpost_warn::ack::router(
@@ -255,7 +263,8 @@ async fn run_server(
         ))
         .merge(super::export::router(server.clone(), store_for_ack.clone()))
         .merge(watchpost_web::router(store_for_ack, console));
-    println!("Console: http://{addr}/");
+    let _ = writeln!(out, "Console: http://{addr}/");
+    let _ = out.flush();
     // The console counts failed sign-ins per client address, which the connection info gives.
     let routes = routes.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, routes)

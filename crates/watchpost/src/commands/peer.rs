@@ -1,13 +1,14 @@
 //! `peer add` and `peer list`: the hubs this hub exchanges with (federation). What it pulls
 //! from a peer is a TAXII feed per collection (polled by `serve`); what it pushes is read for
-//! the peer as a `peer` caller, so the store decides what may leave (`watchpost_taxii::push`).
+//! the peer as a `peer` caller, so the store decides what may leave (`watchpost_taxii::push`),
+//! and signed with this hub's Ed25519 key (`peer key` prints its public half).
 
 use super::admin::{runtime, DbArg};
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use std::process::ExitCode;
 use watchpost_stix::marking::Tlp;
-use watchpost_store::{FeedKind, NewCollection, NewFeed, SqlStore, Store, StoreError};
+use watchpost_store::{FeedKind, NewCollection, NewFeed, NewPeer, SqlStore, Store, StoreError};
 
 #[derive(Subcommand)]
 pub enum PeerCommand {
@@ -27,9 +28,18 @@ pub enum PeerCommand {
         /// Collections to push to the peer (same ids there).
         #[arg(long, value_delimiter = ',')]
         push: Vec<String>,
+        /// The peer's public key (what `watchpost peer key` prints on it): envelopes its
+        /// account pushes here must then be signed with its key.
+        #[arg(long)]
+        key: Option<String>,
         /// Seconds between pulls.
         #[arg(long, default_value_t = 60)]
         every: i64,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Print this hub's public key, for its peers' `peer add --key`.
+    Key {
         #[command(flatten)]
         db: DbArg,
     },
@@ -49,11 +59,19 @@ pub fn run(cmd: PeerCommand) -> Result<ExitCode> {
                 token,
                 pull,
                 push,
+                key,
                 every,
                 db,
             } => {
                 let store = db.open().await?;
-                let peer = store.add_peer(&name, &url, &token, &push).await?;
+                let new = NewPeer {
+                    name: &name,
+                    url: &url,
+                    token: &token,
+                    public_key: key.as_deref(),
+                    push: &push,
+                };
+                let peer = store.add_peer(new).await?;
                 for remote in &pull {
                     pull_feed(&store, &peer, remote, every).await?;
                 }
@@ -67,6 +85,11 @@ pub fn run(cmd: PeerCommand) -> Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             PeerCommand::List { db } => list(db.open().await?.as_ref()).await,
+            PeerCommand::Key { db } => {
+                let secret = db.open().await?.signing_key().await?;
+                println!("{}", watchpost_taxii::signing::public_key(&secret));
+                Ok(ExitCode::SUCCESS)
+            }
         }
     })
 }
