@@ -63,6 +63,9 @@ pub enum BenchCommand {
     /// The analyst console's queries on 1,000,000 stored objects and 100,000 sightings (the
     /// database is filled on first use and reused).
     Console(super::bench_console::ConsoleArgs),
+    /// Hub-to-hub throughput: one hub pushes new objects to a peer over TAXII 2.1 on 127.0.0.1
+    /// (read as the peer, signed, checked and stored by the receiver).
+    Federation(super::bench_federation::FederationArgs),
     /// Generate deterministic workloads.
     #[command(subcommand)]
     Gen(GenCommand),
@@ -128,6 +131,7 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
         BenchCommand::Stix { files, runs } => bench_stix(&files, runs.max(1)),
         BenchCommand::Taxii(args) => super::bench_taxii::run(args),
         BenchCommand::Console(args) => super::bench_console::run(args),
+        BenchCommand::Federation(args) => super::bench_federation::run(args),
         BenchCommand::Watch {
             indicators,
             eve,

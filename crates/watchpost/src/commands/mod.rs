@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod bench;
 pub mod bench_console;
+pub mod bench_federation;
 pub mod bench_match;
 pub mod bench_taxii;
 pub mod bench_watch;
