@@ -6,7 +6,8 @@
 //! rules, Zeek intel files, plain lists, STIX bundles); [`extract`] finds IoCs in report text
 //! (defanged forms included, character offsets kept); [`list`] reads CSV and one-per-line
 //! lists into STIX indicators; [`warninglist`] flags values that hit a MISP warning list
-//! (private ranges, public resolvers, top domains…).
+//! (private ranges, public resolvers, top domains…); [`cacao`] carries CACAO 2.0 playbooks
+//! in STIX `course-of-action` objects (exchange of practice).
 //!
 //! It may depend on `watchpost-stix` and `watchpost-pattern` only, and does no I/O: it
 //! converts bytes and JSON trees it is handed; the binary reads files, serves and talks to the
@@ -31,6 +32,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod cacao;
 pub mod export;
 pub mod extract;
 pub mod list;

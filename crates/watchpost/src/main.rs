@@ -68,6 +68,9 @@ enum Command {
     /// Other hubs this hub exchanges with (federation over TAXII 2.1).
     #[command(subcommand)]
     Peer(commands::peer::PeerCommand),
+    /// CACAO 2.0 playbooks shared as STIX courses of action.
+    #[command(subcommand)]
+    Playbook(commands::playbook::PlaybookCommand),
 }
 
 fn main() -> ExitCode {
@@ -89,6 +92,7 @@ fn main() -> ExitCode {
         Command::Indicator(cmd) => commands::indicator::run(cmd),
         Command::Feed(cmd) => commands::feed::run(cmd),
         Command::Peer(cmd) => commands::peer::run(cmd),
+        Command::Playbook(cmd) => commands::playbook::run(cmd),
         Command::Watch(args) => commands::watch::run(args),
         Command::Sightings(args) => commands::sightings::run(args),
         Command::Warnings(cmd) => commands::warnings::run(cmd),

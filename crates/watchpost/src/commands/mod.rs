@@ -22,6 +22,7 @@ pub mod misp_feed;
 pub mod misp_import;
 pub mod pattern;
 pub mod peer;
+pub mod playbook;
 pub mod sightings;
 pub mod stix;
 pub mod warnings;
