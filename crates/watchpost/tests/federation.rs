@@ -360,6 +360,23 @@ fn three_hubs_share_by_tlp_and_a_killed_peer_catches_up_exactly_once() {
     );
     let seen = kh.versions("analyst");
     assert!(seen.values().all(|&n| n == 1), "every version exactly once");
+
+    // A revocation is a new version, and travels like one.
+    let mut revoked = indicator(1, "green", &[]);
+    revoked["modified"] = json!("2026-11-22T00:00:00.000Z");
+    revoked["revoked"] = json!(true);
+    import(&vn, dir.path(), "revoked.jsonl", &[revoked]);
+    let first = "indicator--00000001-7f1e-4d2c-9b3a-000000000000".to_string();
+    for hub in [&la, &kh] {
+        assert!(
+            eventually(Duration::from_secs(30), || {
+                hub.versions("analyst")
+                    .contains_key(&(first.clone(), "2026-11-22T00:00:00.000Z".to_string()))
+            }),
+            "the revocation reached {}",
+            hub.api()
+        );
+    }
     assert!(
         !seen
             .keys()
