@@ -368,6 +368,21 @@ fn warnings_reach_each_organisation_once_in_its_language_through_a_crash_and_esc
     wait_for("the first webhook", Duration::from_secs(60), || {
         hooks.0.lock().unwrap().holding.then_some(())
     });
+    // The e-mails go out beside the held webhook; the crash comes once the hub has recorded
+    // them, so the one delivery in flight is the webhook (an e-mail killed between the SMTP
+    // server's 250 and its record would be sent again, with the same Message-ID).
+    wait_for(
+        "the three first e-mails recorded as sent",
+        Duration::from_secs(30),
+        || {
+            let recorded = warnings(&db)
+                .iter()
+                .flat_map(|w| deliveries(&db, w["id"].as_str().unwrap()))
+                .filter(|d| d["channel"] == "email" && d["status"] == "sent")
+                .count();
+            (recorded == 3).then_some(())
+        },
+    );
     hub.0.kill().unwrap();
     hub.0.wait().unwrap();
     hooks.0.lock().unwrap().released = true;

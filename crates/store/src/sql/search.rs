@@ -119,41 +119,65 @@ struct Version {
     body: String,
 }
 
+/// Versions indexed per transaction: the writer is held for one chunk at a time, so warnings,
+/// deliveries and ingest never wait long behind the indexer.
+const CHUNK: usize = 500;
+
 /// Indexes up to `budget` versions added since the last call, oldest first per collection.
 pub(super) async fn index(store: &SqlStore, budget: usize) -> Result<usize> {
-    let _turn = store.write_turn().await;
-    let marks = sqlx::query(
-        "SELECT c.pk, COALESCE(p.date_added, 0) FROM collections c \
-         LEFT JOIN search_progress p ON p.collection_pk = c.pk ORDER BY c.pk",
-    )
-    .fetch_all(&store.pool)
-    .await?;
+    let collections: Vec<i64> = sqlx::query_scalar("SELECT pk FROM collections ORDER BY pk")
+        .fetch_all(&store.pool)
+        .await?;
     let mut done = 0;
-    for mark in marks {
-        if done >= budget {
-            break;
+    for pk in collections {
+        while done < budget {
+            let n = index_chunk(store, pk, CHUNK.min(budget - done)).await?;
+            if n == 0 {
+                break;
+            }
+            done += n;
         }
-        let (pk, after): (i64, i64) = (mark.try_get(0)?, mark.try_get(1)?);
-        done += index_collection(store, pk, after, budget - done).await?;
     }
     Ok(done)
 }
 
-async fn index_collection(store: &SqlStore, pk: i64, after: i64, budget: usize) -> Result<usize> {
+/// Indexes the next `limit` versions of one collection. The position is read and moved in the
+/// same transaction, under the writer's lock (SQLite) or the progress row's (PostgreSQL), so
+/// indexers in several processes never index a version twice or skip one.
+async fn index_chunk(store: &SqlStore, pk: i64, limit: usize) -> Result<usize> {
+    let _turn = store.write_turn().await;
+    let mut tx = store.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO search_progress (collection_pk, date_added) VALUES ($1, 0) \
+         ON CONFLICT (collection_pk) DO NOTHING",
+    )
+    .bind(pk)
+    .execute(&mut *tx)
+    .await?;
+    let lock = match store.backend {
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
+    };
+    let after: i64 = sqlx::query_scalar(&format!(
+        "SELECT date_added FROM search_progress WHERE collection_pk = $1{lock}"
+    ))
+    .bind(pk)
+    .fetch_one(&mut *tx)
+    .await?;
     let rows = sqlx::query(
         "SELECT date_added, stix_id, type, version, owner, tlp, recipients, body FROM objects \
          WHERE collection_pk = $1 AND date_added > $2 ORDER BY date_added LIMIT $3",
     )
     .bind(pk)
     .bind(after)
-    .bind(budget as i64)
-    .fetch_all(&store.pool)
+    .bind(limit as i64)
+    .fetch_all(&mut *tx)
     .await?;
     let Some(last) = rows.last() else {
+        tx.commit().await?;
         return Ok(0);
     };
     let upto: i64 = last.try_get(0)?;
-    let mut tx = store.begin_write().await?;
     for row in &rows {
         let version = Version {
             collection_pk: pk,
@@ -167,14 +191,11 @@ async fn index_collection(store: &SqlStore, pk: i64, after: i64, budget: usize) 
         };
         put(store.backend, &mut tx, &version, false).await?;
     }
-    sqlx::query(
-        "INSERT INTO search_progress (collection_pk, date_added) VALUES ($1, $2) \
-         ON CONFLICT (collection_pk) DO UPDATE SET date_added = excluded.date_added",
-    )
-    .bind(pk)
-    .bind(upto)
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query("UPDATE search_progress SET date_added = $1 WHERE collection_pk = $2")
+        .bind(upto)
+        .bind(pk)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(rows.len())
 }
