@@ -96,7 +96,7 @@ suite!(
     users_see_only_their_organisations_warnings,
     warnings_are_assigned_within_their_organisation_and_closed_with_a_comment,
     requests_are_seen_only_by_their_two_organisations,
-    request_chains_append_only_after_their_head,
+    requests_append_events_only_after_their_chain_head,
 );
 
 const A: &str = "cert-a";
@@ -2265,7 +2265,7 @@ async fn requests_are_seen_only_by_their_two_organisations(db: Db) {
     ));
 }
 
-async fn request_chains_append_only_after_their_head(db: Db) {
+async fn requests_append_events_only_after_their_chain_head(db: Db) {
     let s = &db.store;
     let callers = three_orgs(s).await;
     let id = "x-watchpost-request--6f1b1c2e-4d1a-4b8e-9d7a-0b6c4c2f1a12";
