@@ -65,6 +65,9 @@ enum Command {
     /// Remote TAXII 2.1 collections polled into this hub.
     #[command(subcommand)]
     Feed(commands::feed::FeedCommand),
+    /// 24/7 requests between focal points: new, list, show, ack, answer, close, verify.
+    #[command(subcommand)]
+    Request(commands::request::RequestCommand),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +91,7 @@ fn main() -> ExitCode {
         Command::Watch(args) => commands::watch::run(args),
         Command::Sightings(args) => commands::sightings::run(args),
         Command::Warnings(cmd) => commands::warnings::run(cmd),
+        Command::Request(cmd) => commands::request::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -20,6 +20,7 @@ pub mod matching;
 pub mod misp_feed;
 pub mod misp_import;
 pub mod pattern;
+pub mod request;
 pub mod sightings;
 pub mod stix;
 pub mod warnings;
