@@ -151,6 +151,19 @@ pub enum ReplayError {
     /// An event the state machine refuses.
     #[error(transparent)]
     Transition(#[from] TransitionError),
+    /// A transition whose recorded states are not those the replay reaches: the writer's
+    /// idea of the request differed from its record.
+    #[error("a transition records {recorded_from} to {recorded_to}, but the record before it leads from {from} to {to}")]
+    Disagrees {
+        /// The state before, as recorded.
+        recorded_from: State,
+        /// The state after, as recorded.
+        recorded_to: State,
+        /// The state before, as replayed.
+        from: State,
+        /// The state after, as replayed.
+        to: State,
+    },
 }
 
 /// Lower-case hex SHA-256.
@@ -325,8 +338,21 @@ impl Case {
     fn absorb(&mut self, entry: &Entry) -> Result<(), ReplayError> {
         match entry {
             Entry::Created(_) => return Err(ReplayError::NotCreated("a second creation".into())),
-            Entry::Transition { event, .. } | Entry::Extension { event, .. } => {
-                self.state = state::apply(self.request.request_type, self.state, event)?;
+            Entry::Transition { event, from, to }
+            | Entry::Extension {
+                event,
+                state: from @ to,
+            } => {
+                let next = state::apply(self.request.request_type, self.state, event)?;
+                if (*from, *to) != (self.state, next) {
+                    return Err(ReplayError::Disagrees {
+                        recorded_from: *from,
+                        recorded_to: *to,
+                        from: self.state,
+                        to: next,
+                    });
+                }
+                self.state = next;
                 match event {
                     Event::Extend { until } => self.preserved_until = Some(until.clone()),
                     Event::Refuse { reason } => self.refusal = Some(reason.clone()),
@@ -473,6 +499,22 @@ pub(crate) mod tests {
             .map(|r| Record::from_store(&r.to_store()))
             .collect();
         assert_eq!(rows, c.records);
+    }
+
+    #[test]
+    fn a_record_that_disagrees_with_the_replay_is_refused() {
+        let mut c = Case::create(sample(), "2026-11-23T03:00:00.000Z", "vncert/duty");
+        c.push(
+            Entry::Transition {
+                event: Event::Send,
+                from: State::Acknowledged,
+                to: State::Sent,
+            },
+            "2026-11-23T03:01:00.000Z",
+            "vncert/duty",
+        )
+        .unwrap_err();
+        assert_eq!(c.records.len(), 1);
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub enum RequestError {
     /// An unknown request type.
     #[error("{0:?} is not a request type: expected preservation, disclosure, mutual-legal-assistance or emergency")]
     Type(String),
+    /// A request from an organisation to itself.
+    #[error("a request goes to another organisation, not from {0} to itself")]
+    SameOrg(String),
     /// A field that must not be empty is.
     #[error("the request has no {0}")]
     Missing(&'static str),
@@ -324,6 +327,9 @@ impl Request {
         }
         if self.identifiers.is_empty() {
             return Err(RequestError::Missing("identifier"));
+        }
+        if self.from_org == self.to_org {
+            return Err(RequestError::SameOrg(self.from_org.clone()));
         }
         Ok(())
     }
