@@ -23,8 +23,8 @@ pub use sql::{Backend, SqlStore};
 use async_trait::async_trait;
 
 /// The hub's knowledge base: the directory (organisations, users, tokens, sharing groups),
-/// collections of STIX object versions, add-statuses, the audit log, and the warnings with
-/// the outbox of their deliveries.
+/// collections of STIX object versions, add-statuses, the audit log, the warnings with
+/// the outbox of their deliveries, and the 24/7 requests with their hash-chained events.
 ///
 /// Methods that read or write objects take the [`Caller`] and enforce collection permissions
 /// and the TLP rules themselves.
