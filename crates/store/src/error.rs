@@ -13,6 +13,9 @@ pub enum StoreError {
     /// The thing to be added exists already.
     #[error("{0} already exists")]
     Conflict(String),
+    /// What the caller read has changed since: read it again and retry.
+    #[error("{0} changed since it was read: read it again and retry")]
+    Stale(String),
     /// The request cannot be carried out as given.
     #[error("{0}")]
     Invalid(String),

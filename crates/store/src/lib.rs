@@ -23,8 +23,8 @@ pub use sql::{Backend, SqlStore};
 use async_trait::async_trait;
 
 /// The hub's knowledge base: the directory (organisations, users, tokens, sharing groups),
-/// collections of STIX object versions, add-statuses, the audit log, and the warnings with
-/// the outbox of their deliveries.
+/// collections of STIX object versions, add-statuses, the audit log, the warnings with
+/// the outbox of their deliveries, and the 24/7 requests with their hash-chained events.
 ///
 /// Methods that read or write objects take the [`Caller`] and enforce collection permissions
 /// and the TLP rules themselves.
@@ -235,4 +235,39 @@ pub trait Store: Send + Sync {
         ip: &str,
         since: Micros,
     ) -> Result<LoginFailures>;
+
+    /// Stores a new request with the first event of its chain, in one transaction. The two
+    /// organisations must exist.
+    async fn add_request(&self, request: RequestRow, first: RequestEvent) -> Result<()>;
+    /// Appends an event to a request's chain and sets its state, if the newest event's hash is
+    /// still `prev_hash`: of two writers that read the same head, one appends and the other
+    /// gets [`StoreError::Stale`], so the chain cannot fork.
+    async fn append_request_event(
+        &self,
+        id: &str,
+        prev_hash: &str,
+        event: RequestEvent,
+        state: &str,
+    ) -> Result<()>;
+    /// The requests `caller`'s organisation sent or received, newest first; no one else's
+    /// users (administrators included) see them.
+    async fn visible_requests(&self, caller: &Caller) -> Result<Vec<RequestRow>>;
+    /// One request and its events in chain order, if `caller`'s organisation is one of its two.
+    async fn visible_request(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<Option<(RequestRow, Vec<RequestEvent>)>>;
+    /// One request and its events for the hub's own processes (the operator's CLI verifying
+    /// a chain); like [`Store::current_objects_of_type`], it bypasses the access rules.
+    async fn request_for_hub(&self, id: &str) -> Result<Option<(RequestRow, Vec<RequestEvent>)>>;
+    /// Stores a file of a request (once per content).
+    async fn add_request_attachment(&self, id: &str, attachment: RequestAttachment) -> Result<()>;
+    /// A file of a request by its SHA-256, if `caller`'s organisation is one of its two.
+    async fn request_attachment(
+        &self,
+        caller: &Caller,
+        id: &str,
+        sha256: &str,
+    ) -> Result<Option<RequestAttachment>>;
 }

@@ -879,3 +879,59 @@ pub struct NewPeer<'a> {
     /// Collections pushed to it.
     pub push: &'a [String],
 }
+
+/// A 24/7 request between two organisations' focal points, as the store keeps it; the
+/// cooperation crate gives the type, state and body their meaning.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestRow {
+    /// `x-watchpost-request--UUID`.
+    pub id: String,
+    /// The requesting organisation (by name).
+    pub from_org: String,
+    /// The receiving organisation (by name).
+    pub to_org: String,
+    /// The request type.
+    pub kind: String,
+    /// The state after the newest event.
+    pub state: String,
+    /// The requested deadline as written (with its offset), if any.
+    pub deadline: Option<String>,
+    /// The request as JSON.
+    pub body: String,
+    /// When it was stored.
+    pub created: Micros,
+    /// When its newest event was stored.
+    pub updated: Micros,
+}
+
+/// One event of a request's audit chain, as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestEvent {
+    /// Position in the chain, from 1.
+    pub seq: i64,
+    /// When (a STIX timestamp).
+    pub at: String,
+    /// Who.
+    pub actor: String,
+    /// What kind of event.
+    pub kind: String,
+    /// The event as JSON.
+    pub body: String,
+    /// The hash of the event before.
+    pub prev_hash: String,
+    /// This event's hash.
+    pub hash: String,
+}
+
+/// A file sent with a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestAttachment {
+    /// SHA-256 of the content, lower-case hex.
+    pub sha256: String,
+    /// The file name.
+    pub name: String,
+    /// The size in bytes.
+    pub size: i64,
+    /// The content.
+    pub content: Vec<u8>,
+}

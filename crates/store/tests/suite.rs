@@ -9,9 +9,9 @@ use std::sync::Arc;
 use watchpost_stix::marking::Tlp;
 use watchpost_store::{
     Caller, Channel, DeliveryStatus, FeedKind, LoginAttempt, NewCollection, NewDelivery, NewFeed,
-    NewObject, NewOrg, NewSession, NewUser, NewWarning, Query, Role, SearchQuery, SqlStore,
-    StatusDetail, Store, StoreError, Tally, TrendQuery, VersionFilter, WarningFilter,
-    WarningStatus,
+    NewObject, NewOrg, NewSession, NewUser, NewWarning, Query, RequestAttachment, RequestEvent,
+    RequestRow, Role, SearchQuery, SqlStore, StatusDetail, Store, StoreError, Tally, TrendQuery,
+    VersionFilter, WarningFilter, WarningStatus,
 };
 
 /// A store under test and what keeps its database alive.
@@ -96,6 +96,8 @@ suite!(
     login_failures_count_per_user_since_success_and_per_address,
     users_see_only_their_organisations_warnings,
     warnings_are_assigned_within_their_organisation_and_closed_with_a_comment,
+    requests_are_seen_only_by_their_two_organisations,
+    requests_append_events_only_after_their_chain_head,
 );
 
 const A: &str = "cert-a";
@@ -2281,4 +2283,125 @@ async fn peer_hubs_receive_only_what_may_leave_the_hub(db: Db) {
     store.record_push(peer.id, &open, Ok(130)).await.unwrap();
     let state = store.peers().await.unwrap()[0].pushes[0].clone();
     assert_eq!((state.last_added, state.failures), (130, 0));
+}
+
+fn request_row(id: &str) -> RequestRow {
+    RequestRow {
+        id: id.into(),
+        from_org: A.into(),
+        to_org: B.into(),
+        kind: "preservation".into(),
+        state: "draft".into(),
+        deadline: Some("2026-11-24T10:00:00+07:00".into()),
+        body: json!({"case_reference": "VN-1"}).to_string(),
+        created: 0,
+        updated: 0,
+    }
+}
+
+fn request_event(seq: i64, prev_hash: &str, hash: &str) -> RequestEvent {
+    RequestEvent {
+        seq,
+        at: "2026-11-23T03:00:00.000Z".into(),
+        actor: "cert-a/duty".into(),
+        kind: if seq == 1 { "created" } else { "transition" }.into(),
+        body: json!({"seq": seq}).to_string(),
+        prev_hash: prev_hash.into(),
+        hash: hash.into(),
+    }
+}
+
+async fn requests_are_seen_only_by_their_two_organisations(db: Db) {
+    let s = &db.store;
+    let callers = three_orgs(s).await;
+    let id = "x-watchpost-request--6f1b1c2e-4d1a-4b8e-9d7a-0b6c4c2f1a11";
+    s.add_request(request_row(id), request_event(1, "0", "h1"))
+        .await
+        .unwrap();
+    s.add_request_attachment(
+        id,
+        RequestAttachment {
+            sha256: "abc".into(),
+            name: "order.pdf".into(),
+            size: 4,
+            content: b"%PDF".to_vec(),
+        },
+    )
+    .await
+    .unwrap();
+    for caller in &callers[..2] {
+        let list = s.visible_requests(caller).await.unwrap();
+        assert_eq!(list.len(), 1, "{}", caller.user);
+        assert_eq!(
+            list[0].deadline.as_deref(),
+            Some("2026-11-24T10:00:00+07:00")
+        );
+        let (row, events) = s.visible_request(caller, id).await.unwrap().unwrap();
+        assert_eq!(row.state, "draft");
+        assert_eq!(events, vec![request_event(1, "0", "h1")]);
+        let file = s
+            .request_attachment(caller, id, "abc")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(file.content, b"%PDF");
+    }
+    // A third organisation sees nothing, even as an administrator.
+    let mut third = callers[2].clone();
+    assert!(s.visible_requests(&third).await.unwrap().is_empty());
+    assert!(s.visible_request(&third, id).await.unwrap().is_none());
+    assert!(s
+        .request_attachment(&third, id, "abc")
+        .await
+        .unwrap()
+        .is_none());
+    third.role = Role::Admin;
+    assert!(s.visible_requests(&third).await.unwrap().is_empty());
+    assert!(s.visible_request(&third, id).await.unwrap().is_none());
+    // A request to an unknown organisation is refused.
+    let mut stray = request_row("x-watchpost-request--00000000-0000-4000-8000-000000000000");
+    stray.to_org = "nobody".into();
+    assert!(matches!(
+        s.add_request(stray, request_event(1, "0", "h1")).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn requests_append_events_only_after_their_chain_head(db: Db) {
+    let s = &db.store;
+    let callers = three_orgs(s).await;
+    let id = "x-watchpost-request--6f1b1c2e-4d1a-4b8e-9d7a-0b6c4c2f1a12";
+    s.add_request(request_row(id), request_event(1, "0", "h1"))
+        .await
+        .unwrap();
+    s.append_request_event(id, "h1", request_event(2, "h1", "h2"), "sent")
+        .await
+        .unwrap();
+    // A writer that read the head before event 2 cannot fork the chain.
+    let stale = s
+        .append_request_event(id, "h1", request_event(2, "h1", "h2b"), "received")
+        .await;
+    assert!(matches!(stale, Err(StoreError::Stale(_))), "{stale:?}");
+    // Two writers racing on the same head: exactly one wins.
+    let (x, y) = tokio::join!(
+        s.append_request_event(id, "h2", request_event(3, "h2", "h3x"), "received"),
+        s.append_request_event(id, "h2", request_event(3, "h2", "h3y"), "received"),
+    );
+    assert!(x.is_ok() != y.is_ok(), "{x:?} {y:?}");
+    let (row, events) = s.visible_request(&callers[1], id).await.unwrap().unwrap();
+    assert_eq!(row.state, "received");
+    assert_eq!(
+        events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    assert!(matches!(
+        s.append_request_event(
+            "x-watchpost-request--none",
+            "h1",
+            request_event(2, "h1", "h"),
+            "sent"
+        )
+        .await,
+        Err(StoreError::NotFound(_))
+    ));
 }

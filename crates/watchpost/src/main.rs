@@ -71,6 +71,9 @@ enum Command {
     /// CACAO 2.0 playbooks shared as STIX courses of action.
     #[command(subcommand)]
     Playbook(commands::playbook::PlaybookCommand),
+    /// 24/7 requests between focal points: new, list, show, ack, answer, close, verify.
+    #[command(subcommand)]
+    Request(commands::request::RequestCommand),
 }
 
 fn main() -> ExitCode {
@@ -96,6 +99,7 @@ fn main() -> ExitCode {
         Command::Watch(args) => commands::watch::run(args),
         Command::Sightings(args) => commands::sightings::run(args),
         Command::Warnings(cmd) => commands::warnings::run(cmd),
+        Command::Request(cmd) => commands::request::run(cmd),
     };
     match result {
         Ok(code) => code,

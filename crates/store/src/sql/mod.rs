@@ -12,6 +12,7 @@ mod search;
 
 mod ids;
 mod objects;
+mod requests;
 mod statement;
 mod status;
 mod trends;
@@ -164,7 +165,7 @@ fn normalise_url(url: &str) -> Result<(Backend, String)> {
 }
 
 /// The schema's migrations, embedded in the binary: (version, description, SQLite, PostgreSQL).
-const MIGRATIONS: [(i64, &str, &str, &str); 10] = [
+const MIGRATIONS: [(i64, &str, &str, &str); 11] = [
     (
         1,
         "knowledge base",
@@ -218,6 +219,12 @@ const MIGRATIONS: [(i64, &str, &str, &str); 10] = [
         "search",
         include_str!("../../migrations/sqlite/0009_search.sql"),
         include_str!("../../migrations/postgres/0009_search.sql"),
+    ),
+    (
+        10,
+        "requests",
+        include_str!("../../migrations/sqlite/0010_requests.sql"),
+        include_str!("../../migrations/postgres/0010_requests.sql"),
     ),
     (
         11,
@@ -525,5 +532,52 @@ impl crate::Store for SqlStore {
         since: Micros,
     ) -> Result<crate::LoginFailures> {
         console::failures(self, username, ip, since).await
+    }
+    async fn add_request(
+        &self,
+        request: crate::RequestRow,
+        first: crate::RequestEvent,
+    ) -> Result<()> {
+        requests::add(self, request, first).await
+    }
+    async fn append_request_event(
+        &self,
+        id: &str,
+        prev_hash: &str,
+        event: crate::RequestEvent,
+        state: &str,
+    ) -> Result<()> {
+        requests::append(self, id, prev_hash, event, state).await
+    }
+    async fn visible_requests(&self, caller: &crate::Caller) -> Result<Vec<crate::RequestRow>> {
+        requests::visible_list(self, caller).await
+    }
+    async fn visible_request(
+        &self,
+        caller: &crate::Caller,
+        id: &str,
+    ) -> Result<Option<(crate::RequestRow, Vec<crate::RequestEvent>)>> {
+        requests::get(self, Some(caller), id).await
+    }
+    async fn request_for_hub(
+        &self,
+        id: &str,
+    ) -> Result<Option<(crate::RequestRow, Vec<crate::RequestEvent>)>> {
+        requests::get(self, None, id).await
+    }
+    async fn add_request_attachment(
+        &self,
+        id: &str,
+        attachment: crate::RequestAttachment,
+    ) -> Result<()> {
+        requests::add_attachment(self, id, attachment).await
+    }
+    async fn request_attachment(
+        &self,
+        caller: &crate::Caller,
+        id: &str,
+        sha256: &str,
+    ) -> Result<Option<crate::RequestAttachment>> {
+        requests::attachment(self, caller, id, sha256).await
     }
 }

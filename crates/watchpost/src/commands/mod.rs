@@ -23,6 +23,7 @@ pub mod misp_import;
 pub mod pattern;
 pub mod peer;
 pub mod playbook;
+pub mod request;
 pub mod sightings;
 pub mod stix;
 pub mod warnings;
