@@ -125,9 +125,14 @@ const CHUNK: usize = 500;
 
 /// Indexes up to `budget` versions added since the last call, oldest first per collection.
 pub(super) async fn index(store: &SqlStore, budget: usize) -> Result<usize> {
-    let collections: Vec<i64> = sqlx::query_scalar("SELECT pk FROM collections ORDER BY pk")
-        .fetch_all(&store.pool)
-        .await?;
+    // Only collections with versions past their position: an index that is up to date costs a
+    // search (and the hub's idle tick) one read, not a write transaction per collection.
+    let collections: Vec<i64> = sqlx::query_scalar(
+        "SELECT c.pk FROM collections c LEFT JOIN search_progress p ON p.collection_pk = c.pk \
+         WHERE c.last_added > COALESCE(p.date_added, 0) ORDER BY c.pk",
+    )
+    .fetch_all(&store.pool)
+    .await?;
     let mut done = 0;
     for pk in collections {
         while done < budget {
