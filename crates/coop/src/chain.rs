@@ -34,6 +34,9 @@ pub enum Entry {
         from: State,
         /// The state after.
         to: State,
+        /// The other hub's record this one copies, when the event happened there.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        via: Option<Via>,
     },
     /// A preservation was extended.
     Extension {
@@ -41,6 +44,9 @@ pub enum Entry {
         event: Event,
         /// The state, unchanged.
         state: State,
+        /// The other hub's record this one copies, when the event happened there.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        via: Option<Via>,
     },
     /// A file was added to the request.
     Attachment(Attachment),
@@ -48,7 +54,21 @@ pub enum Entry {
     Note {
         /// The remark.
         text: String,
+        /// The other hub's record this one copies, when the note was written there.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        via: Option<Via>,
     },
+}
+
+/// Where a copied record came from: its place and hash in the other hub's chain. Each hub
+/// keeps its own chain of a request; the copies tie the two together, so that either hub can
+/// show which of the other's records it holds, and a rewrite of one is visible from the other.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Via {
+    /// The record's position in the other hub's chain.
+    pub seq: u64,
+    /// That record's hash.
+    pub hash: String,
 }
 
 impl Entry {
@@ -61,6 +81,27 @@ impl Entry {
             Entry::Attachment(_) => "attachment",
             Entry::Note { .. } => "note",
         }
+    }
+
+    /// The other hub's record this entry copies, if any.
+    pub fn via(&self) -> Option<&Via> {
+        match self {
+            Entry::Transition { via, .. }
+            | Entry::Extension { via, .. }
+            | Entry::Note { via, .. } => via.as_ref(),
+            Entry::Created(_) | Entry::Attachment(_) => None,
+        }
+    }
+
+    /// The same entry, marked as a copy of the other hub's record `via`.
+    pub fn copied(mut self, from: Via) -> Entry {
+        match &mut self {
+            Entry::Transition { via, .. }
+            | Entry::Extension { via, .. }
+            | Entry::Note { via, .. } => *via = Some(from),
+            Entry::Created(_) | Entry::Attachment(_) => {}
+        }
+        self
     }
 
     fn split(&self) -> (String, Value) {
@@ -338,10 +379,13 @@ impl Case {
     fn absorb(&mut self, entry: &Entry) -> Result<(), ReplayError> {
         match entry {
             Entry::Created(_) => return Err(ReplayError::NotCreated("a second creation".into())),
-            Entry::Transition { event, from, to }
+            Entry::Transition {
+                event, from, to, ..
+            }
             | Entry::Extension {
                 event,
                 state: from @ to,
+                ..
             } => {
                 let next = state::apply(self.request.request_type, self.state, event)?;
                 if (*from, *to) != (self.state, next) {
@@ -372,12 +416,33 @@ impl Case {
 
     /// Applies an event and appends its record; a refused event changes nothing.
     pub fn apply(&mut self, event: Event, at: &str, actor: &str) -> Result<&Record, ReplayError> {
+        self.apply_via(event, at, actor, None)
+    }
+
+    /// Applies an event that may copy another hub's record (`via`), from the state this case
+    /// is in: the two hubs may order concurrent events differently, each chain its own way.
+    pub fn apply_via(
+        &mut self,
+        event: Event,
+        at: &str,
+        actor: &str,
+        via: Option<Via>,
+    ) -> Result<&Record, ReplayError> {
         let from = self.state;
         let to = state::apply(self.request.request_type, from, &event)?;
         let entry = if event.is_extension() {
-            Entry::Extension { event, state: to }
+            Entry::Extension {
+                event,
+                state: to,
+                via,
+            }
         } else {
-            Entry::Transition { event, from, to }
+            Entry::Transition {
+                event,
+                from,
+                to,
+                via,
+            }
         };
         self.push(entry, at, actor)
     }
@@ -435,6 +500,7 @@ pub(crate) mod tests {
         c.push(
             Entry::Note {
                 text: "preserved at the operator".into(),
+                via: None,
             },
             "2026-11-23T03:20:00.000Z",
             "laocert/duty",
@@ -509,6 +575,7 @@ pub(crate) mod tests {
                 event: Event::Send,
                 from: State::Acknowledged,
                 to: State::Sent,
+                via: None,
             },
             "2026-11-23T03:01:00.000Z",
             "vncert/duty",

@@ -5,7 +5,9 @@
 //! The crate decides what a request is and which events are legal; `watchpost-store` keeps
 //! the rows (and decides who may see them), and the binary wires both to the command line.
 //! It may depend on `watchpost-stix` and `watchpost-store`, never on the binary, TAXII or web
-//! crates: transport between hubs is federation's business, and it carries the STIX form.
+//! crates: transport between hubs is federation's business, and it carries the STIX form
+//! ([`relay`] decides what a version from the other hub may change; [`hub`] puts it in the
+//! requests collection that federation pushes, and takes in what arrives there).
 //!
 //! # Example
 //!
@@ -39,6 +41,9 @@
 #![deny(missing_docs)]
 
 pub mod chain;
+pub mod clock;
+pub mod hub;
+pub mod relay;
 pub mod request;
 pub mod state;
 pub mod stix;

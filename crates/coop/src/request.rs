@@ -40,6 +40,27 @@ impl OffsetTime {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The instant, in microseconds since the Unix epoch (UTC).
+    pub fn unix_micros(&self) -> i64 {
+        let text = &self.0;
+        // Checked when made: 19 ASCII characters of date and time, a fraction, an offset.
+        let cut = text[19..]
+            .find(['Z', 'z', '+', '-'])
+            .map_or(text.len(), |i| i + 19);
+        let (local, offset) = text.split_at(cut);
+        let utc = format!("{}Z", local.replace('t', "T"));
+        let micros = watchpost_stix::Timestamp::parse(&utc).map_or(0, |t| t.unix_micros());
+        let sign = if offset.starts_with('-') { -1 } else { 1 };
+        let minutes = match offset.as_bytes() {
+            [_, h1, h2, b':', m1, m2] => {
+                let n = |a: &u8, b: &u8| i64::from((a - b'0') * 10 + (b - b'0'));
+                n(h1, h2) * 60 + n(m1, m2)
+            }
+            _ => 0,
+        };
+        micros - sign * minutes * 60_000_000
+    }
 }
 
 impl FromStr for OffsetTime {
@@ -358,6 +379,17 @@ mod tests {
         ] {
             assert!(bad.parse::<OffsetTime>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn times_with_offsets_are_the_same_instant() {
+        let at = |t: &str| t.parse::<OffsetTime>().unwrap().unix_micros();
+        assert_eq!(at("2026-11-23T10:00:00+07:00"), at("2026-11-23T03:00:00Z"));
+        assert_eq!(
+            at("2026-11-23T10:00:00.500-05:30"),
+            at("2026-11-23T15:30:00.5Z")
+        );
+        assert_eq!(at("1970-01-01T00:00:01Z"), 1_000_000);
     }
 
     #[test]

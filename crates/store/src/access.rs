@@ -6,7 +6,11 @@
 //! | CLEAR, GREEN | every member organisation | every peer |
 //! | AMBER | organisations of the object's sharing group | peers whose organisation is in the group |
 //! | AMBER+STRICT | organisations of the object's sharing group | never (it is not re-shared) |
-//! | RED | the recipients named on the object | never |
+//! | RED | the recipients named on the object | never, except a message addressed to the peer's organisation |
+//!
+//! The one RED exception is what [`addressed`] names: a 24/7 request travels to the hub of the
+//! focal point it is addressed to, as TLP:RED for its two organisations. An indicator marked
+//! RED for a partner's organisation still never leaves: its recipients read it here.
 //!
 //! The owning organisation always reads its own objects. An object without a TLP marking takes
 //! its collection's default. A read of AMBER, AMBER+STRICT or RED data by an organisation other
@@ -47,6 +51,18 @@ pub struct Audience<'a> {
     pub sharing_group: &'a [OrgId],
     /// Organisations named as recipients (RED).
     pub recipients: &'a [OrgId],
+    /// Whether the object is a message to its recipients ([`addressed`]).
+    pub addressed: bool,
+}
+
+/// The object types that are messages addressed to their RED recipients, and may travel to a
+/// peer hub whose organisation is one of them.
+pub const ADDRESSED_TYPES: [&str; 1] = ["x-watchpost-request"];
+
+/// Whether the object with this STIX id is a message addressed to its recipients.
+pub fn addressed(stix_id: &str) -> bool {
+    let object_type = stix_id.split_once("--").map_or(stix_id, |(t, _)| t);
+    ADDRESSED_TYPES.contains(&object_type)
 }
 
 impl Audience<'_> {
@@ -91,7 +107,7 @@ fn contains(list: &[OrgId], org: &str) -> bool {
 /// use watchpost_store::access::{decide, Audience, Reader};
 /// let group = vec!["cert-vn".to_string(), "cert-la".to_string()];
 /// let amber = Audience { owner: "cert-vn", tlp: Some(Tlp::Amber), collection_default: Tlp::Green,
-///                        sharing_group: &group, recipients: &[] };
+///                        sharing_group: &group, recipients: &[], addressed: false };
 /// assert!(decide(&Reader::Member("cert-la".into()), &amber).audited());
 /// assert!(!decide(&Reader::Member("cert-kh".into()), &amber).visible());
 /// ```
@@ -105,7 +121,8 @@ pub fn decide(reader: &Reader, audience: &Audience<'_>) -> Decision {
         (Tlp::Clear | Tlp::Green, _) => true,
         (Tlp::Amber, _) => contains(audience.sharing_group, org),
         (Tlp::AmberStrict, Reader::Member(_)) => contains(audience.sharing_group, org),
-        (Tlp::AmberStrict | Tlp::Red, Reader::Peer(_)) => false,
+        (Tlp::Red, Reader::Peer(_)) => audience.addressed && contains(audience.recipients, org),
+        (Tlp::AmberStrict, Reader::Peer(_)) => false,
         (Tlp::Red, Reader::Member(_)) => contains(audience.recipients, org),
     };
     if !allowed {
@@ -123,6 +140,10 @@ mod tests {
     const OWNER: &str = "cert-vn";
 
     fn check(tlp: Option<Tlp>, reader: Reader, expected: Decision) {
+        check_addressed(tlp, false, reader, expected)
+    }
+
+    fn check_addressed(tlp: Option<Tlp>, addressed: bool, reader: Reader, expected: Decision) {
         let group = vec![OWNER.to_string(), "cert-la".to_string()];
         let recipients = vec!["police-kh".to_string()];
         let audience = Audience {
@@ -131,6 +152,7 @@ mod tests {
             collection_default: Tlp::Amber,
             sharing_group: &group,
             recipients: &recipients,
+            addressed,
         };
         assert_eq!(decide(&reader, &audience), expected, "{tlp:?} {reader:?}");
     }
@@ -171,6 +193,19 @@ mod tests {
         check(Some(Tlp::Red), member("cert-la"), Hidden);
         check(Some(Tlp::Red), peer("police-kh"), Hidden);
         check(Some(Tlp::Red), member(OWNER), SHOWN);
+    }
+
+    #[test]
+    fn a_red_request_reaches_the_peer_it_is_addressed_to_and_no_other() {
+        assert!(addressed(
+            "x-watchpost-request--6f1b1c2e-4d1a-4b8e-9d7a-0b6c4c2f1a11"
+        ));
+        assert!(!addressed(
+            "indicator--6f1b1c2e-4d1a-4b8e-9d7a-0b6c4c2f1a11"
+        ));
+        check_addressed(Some(Tlp::Red), true, peer("police-kh"), LOGGED);
+        check_addressed(Some(Tlp::Red), true, peer("cert-la"), Hidden);
+        check_addressed(Some(Tlp::AmberStrict), true, peer("police-kh"), Hidden);
     }
 
     #[test]

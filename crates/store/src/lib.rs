@@ -124,6 +124,10 @@ pub trait Store: Send + Sync {
         collection: &str,
         outcome: std::result::Result<Micros, (String, Micros)>,
     ) -> Result<()>;
+    /// Records how far the requests collection has been taken in from a peer (forward only).
+    async fn record_request_intake(&self, peer: i64, position: Micros) -> Result<()>;
+    /// Lets an organisation read and/or write a collection (adds to what it may already do).
+    async fn grant(&self, collection: &str, org_name: &str, read: bool, write: bool) -> Result<()>;
 
     /// Sets an organisation's directory entry (focal points and constituency, as JSON that
     /// `watchpost-warn` reads), replacing the previous one.
@@ -261,6 +265,12 @@ pub trait Store: Send + Sync {
     /// One request and its events for the hub's own processes (the operator's CLI verifying
     /// a chain); like [`Store::current_objects_of_type`], it bypasses the access rules.
     async fn request_for_hub(&self, id: &str) -> Result<Option<(RequestRow, Vec<RequestEvent>)>>;
+    /// The requests not yet closed, for the hub's deadline clocks; bypasses the access rules.
+    async fn open_requests_for_hub(&self) -> Result<Vec<RequestRow>>;
+    /// Every reminder raised on the requests' clocks.
+    async fn request_reminders(&self) -> Result<Vec<RequestReminder>>;
+    /// Records a reminder once raised.
+    async fn record_request_reminder(&self, reminder: RequestReminder) -> Result<()>;
     /// Stores a file of a request (once per content).
     async fn add_request_attachment(&self, id: &str, attachment: RequestAttachment) -> Result<()>;
     /// A file of a request by its SHA-256, if `caller`'s organisation is one of its two.

@@ -846,6 +846,8 @@ pub struct Peer {
     pub token: String,
     /// Its Ed25519 public key (base64), when envelopes from it must be signed.
     pub public_key: Option<String>,
+    /// The last `date_added` of the requests collection whose objects from it were taken in.
+    pub requests_read: Micros,
     /// The collections pushed to it, each with where pushing got to.
     pub pushes: Vec<PushState>,
 }
@@ -934,4 +936,19 @@ pub struct RequestAttachment {
     pub size: i64,
     /// The content.
     pub content: Vec<u8>,
+}
+
+/// A reminder raised on a request's deadline clock (once per request, kind and organisation).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestReminder {
+    /// The request.
+    pub request_id: String,
+    /// Which clock ran out (`acknowledgement`, `deadline-near`, `deadline-passed`, …).
+    pub kind: String,
+    /// The organisation reminded, by name.
+    pub org: String,
+    /// The warning that carries it.
+    pub warning_id: String,
+    /// When it was raised.
+    pub raised: Micros,
 }

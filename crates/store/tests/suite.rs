@@ -98,6 +98,8 @@ suite!(
     warnings_are_assigned_within_their_organisation_and_closed_with_a_comment,
     requests_are_seen_only_by_their_two_organisations,
     requests_append_events_only_after_their_chain_head,
+    a_grant_adds_to_what_an_organisation_may_do,
+    request_reminders_are_recorded_once,
 );
 
 const A: &str = "cert-a";
@@ -2209,7 +2211,10 @@ async fn peer_hubs_receive_only_what_may_leave_the_hub(db: Db) {
             let mut got: Vec<u32> = page
                 .objects
                 .iter()
-                .map(|o| u32::from_str_radix(&o.id[11..19], 16).unwrap())
+                .map(|o| {
+                    let (_, uuid) = o.id.split_once("--").unwrap();
+                    u32::from_str_radix(&uuid[..8], 16).unwrap()
+                })
                 .collect();
             got.sort();
             got
@@ -2227,6 +2232,17 @@ async fn peer_hubs_receive_only_what_may_leave_the_hub(db: Db) {
     // Even the owner's organisation, reading through federation, gets nothing it may not
     // re-share.
     assert_eq!(read(as_peer(&callers[0])).await, [1, 2]);
+    // The one RED exception: a 24/7 request crosses to the hub of an organisation it is
+    // addressed to, and to no other.
+    let mut request = indicator(6, V1, Some(Tlp::Red), &[&callers[1].org]);
+    request.id = "x-watchpost-request--00000006-0000-4000-8000-000000000000".into();
+    request.object_type = "x-watchpost-request".into();
+    store
+        .add_objects(&callers[0], &open, vec![request], vec![])
+        .await
+        .unwrap();
+    assert_eq!(read(as_peer(&callers[1])).await, [1, 2, 6]);
+    assert_eq!(read(as_peer(&callers[2])).await, [1]);
     // Search follows the same rules.
     let query = SearchQuery {
         text: "10.0.0.1".into(),
@@ -2283,6 +2299,56 @@ async fn peer_hubs_receive_only_what_may_leave_the_hub(db: Db) {
     store.record_push(peer.id, &open, Ok(130)).await.unwrap();
     let state = store.peers().await.unwrap()[0].pushes[0].clone();
     assert_eq!((state.last_added, state.failures), (130, 0));
+    // How far requests were taken in from it moves forward only too.
+    assert_eq!(peer.requests_read, 0);
+    store.record_request_intake(peer.id, 50).await.unwrap();
+    store.record_request_intake(peer.id, 40).await.unwrap();
+    assert_eq!(store.peers().await.unwrap()[0].requests_read, 50);
+}
+
+async fn a_grant_adds_to_what_an_organisation_may_do(db: Db) {
+    let store = &db.store;
+    let [a, b, _] = <[Caller; 3]>::try_from(three_orgs(store).await).unwrap();
+    let id = store
+        .add_collection(NewCollection {
+            id: None,
+            title: "A's".into(),
+            description: None,
+            readers: Some(names(&[A])),
+            writers: names(&[A]),
+            default_tlp: Tlp::Green,
+            sharing_group: None,
+        })
+        .await
+        .unwrap();
+    let write = |c: Caller| {
+        let id = id.clone();
+        async move {
+            store
+                .add_objects(&c, &id, vec![indicator(1, V1, None, &[])], vec![])
+                .await
+        }
+    };
+    assert!(
+        matches!(
+            write(b.clone()).await,
+            Err(StoreError::Forbidden(_) | StoreError::NotFound(_))
+        ),
+        "B may not write yet"
+    );
+    store.grant(&id, B, true, true).await.unwrap();
+    assert_eq!(write(b.clone()).await.unwrap().success_count, 1);
+    // Granting read only later takes nothing away.
+    store.grant(&id, B, true, false).await.unwrap();
+    assert_eq!(write(b).await.unwrap().success_count, 1);
+    store.grant(&id, A, false, false).await.unwrap();
+    assert_eq!(write(a).await.unwrap().success_count, 1);
+    assert!(matches!(
+        store
+            .grant("00000000-0000-4000-8000-000000000000", B, true, true)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 fn request_row(id: &str) -> RequestRow {
@@ -2404,4 +2470,33 @@ async fn requests_append_events_only_after_their_chain_head(db: Db) {
         .await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+async fn request_reminders_are_recorded_once(db: Db) {
+    let s = &db.store;
+    three_orgs(s).await;
+    let id = "x-watchpost-request--6f1b1c2e-4d1a-4b8e-9d7a-0b6c4c2f1a11";
+    let draft = "x-watchpost-request--00000000-4d1a-4b8e-9d7a-0b6c4c2f1a11";
+    s.add_request(request_row(draft), request_event(1, "0", "h1"))
+        .await
+        .unwrap();
+    let sent = RequestRow {
+        state: "sent".into(),
+        ..request_row(id)
+    };
+    s.add_request(sent, request_event(1, "0", "h1"))
+        .await
+        .unwrap();
+    let open = s.open_requests_for_hub().await.unwrap();
+    assert_eq!(open.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), [id]);
+    let reminder = |warning: &str| watchpost_store::RequestReminder {
+        request_id: id.into(),
+        kind: "acknowledgement".into(),
+        org: B.into(),
+        warning_id: warning.into(),
+        raised: 7,
+    };
+    s.record_request_reminder(reminder("w1")).await.unwrap();
+    s.record_request_reminder(reminder("w2")).await.unwrap();
+    assert_eq!(s.request_reminders().await.unwrap(), [reminder("w1")]);
 }

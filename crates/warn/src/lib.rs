@@ -60,4 +60,4 @@ pub use courier::{Courier, Round};
 pub use directory::{Constituency, DirectoryEntry, FocalPoint, ImportError, Language, Prefix};
 pub use error::WarnError;
 pub use route::Router;
-pub use warning::{load_directory, RaiseRequest, Severity, Warnings};
+pub use warning::{load_directory, Notice, RaiseRequest, Severity, Warnings};

@@ -251,6 +251,54 @@ impl Warnings {
     }
 }
 
+/// A reminder that is not about a sighting (a 24/7 request's clock ran out), for an
+/// organisation's focal points.
+#[derive(Clone, Copy, Debug)]
+pub struct Notice<'a> {
+    /// What it is about: stored as the warning's subject in place of an indicator id.
+    pub subject: &'a str,
+    /// The organisation's name (as in the directory).
+    pub org: &'a str,
+    /// `low`, `medium`, `high` or `critical`.
+    pub severity: &'a str,
+    /// What ran out, in a sentence (the message's title).
+    pub text: &'a str,
+    /// Now, microseconds since the epoch.
+    pub now: Micros,
+}
+
+impl Warnings {
+    /// Raises a notice as a new warning: delivered to the organisation's first focal points,
+    /// escalated when no one acknowledges it, exactly like a sighting's warning.
+    pub async fn notify(&self, notice: Notice<'_>) -> Result<Raised, WarnError> {
+        let chain = escalation_chain(&self.directory, notice.org);
+        let first = chain.first().map(|l| deliveries_for(l)).unwrap_or_default();
+        let escalate_at =
+            (chain.len() > 1).then(|| notice.now.saturating_add(self.config.escalate_after()));
+        let detail = json!({
+            "indicator_name": notice.text,
+            "pattern": "",
+            "observation": notice.subject,
+        });
+        let raised = self
+            .store
+            .raise_warning(NewWarning {
+                indicator_id: notice.subject.to_string(),
+                org: notice.org.to_string(),
+                severity: notice.severity.to_string(),
+                seen: notice.now,
+                now: notice.now,
+                // Each notice is its own warning: the caller raises it once.
+                dedup_window: 0,
+                escalate_at,
+                detail: detail.to_string(),
+                deliveries: first,
+            })
+            .await?;
+        Ok(raised)
+    }
+}
+
 /// Reads the directory the store keeps (as `watchpost org import` stored it).
 pub async fn load_directory(store: &dyn Store) -> Result<Vec<DirectoryEntry>, WarnError> {
     store

@@ -4,6 +4,10 @@
 //! nobody. The third country's hub is killed with SIGKILL while Vietnam adds more, then
 //! restarted: it catches up, every version exactly once. Envelopes are signed with Vietnam's
 //! Ed25519 key; one in Vietnam's name that it did not sign is refused.
+//!
+//! A 24/7 request from Vietnam's focal point to Laos's goes from hub to hub: received,
+//! acknowledged, answered and closed, each side's events copied into the other's chain, the
+//! third country never seeing it, both chains verifying, and one changed row failing.
 
 // A panic in a test is a failing test.
 #![allow(clippy::unwrap_used)]
@@ -56,6 +60,30 @@ impl Hub {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Runs a command; returns its exit code and standard output (and error).
+    fn run(&self, args: &[&str]) -> (i32, String) {
+        let out = Command::new(BIN)
+            .args(args)
+            .args(["--db", &self.db])
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code().unwrap_or(-1), text)
+    }
+
+    /// The state of a request as `org` lists it on this hub, if it does.
+    fn request_state(&self, org: &str, id: &str) -> Option<String> {
+        let list = self.cli(&["request", "list", "--org", org]);
+        list.lines()
+            .find(|l| l.starts_with(id))
+            .and_then(|l| l.split('\t').nth(2))
+            .map(str::to_string)
     }
 
     fn api(&self) -> String {
@@ -383,4 +411,200 @@ fn three_hubs_share_by_tlp_and_a_killed_peer_catches_up_exactly_once() {
             .any(|(id, _)| id.starts_with("indicator--00000002")),
         "no AMBER"
     );
+}
+
+/// Adds `name` as a peer of `hub`, with a token `there` issued to `hub`'s account and its key.
+fn pair(hub: &Hub, there: &Hub, name: &str, account: &str) {
+    let token = there.cli(&["token", "create", account]);
+    let token = token.lines().last().unwrap().trim().to_string();
+    let key = there.cli(&["peer", "key"]);
+    hub.cli(&[
+        "peer",
+        "add",
+        name,
+        "--url",
+        &there.api(),
+        "--token",
+        &token,
+        "--key",
+        &key,
+    ]);
+}
+
+fn sqlite(hub: &Hub, sql: &str) -> String {
+    let file = hub.db.trim_start_matches("sqlite://");
+    let out = Command::new("sqlite3").args([file, sql]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn a_request_goes_from_one_hub_to_the_other_and_both_records_stand() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut vn = Hub::new(dir.path(), "vn-req");
+    let mut la = Hub::new(dir.path(), "la-req");
+    let mut kh = Hub::new(dir.path(), "kh-req");
+    for hub in [&vn, &la, &kh] {
+        for org in ["vncert", "laocert", "camcert"] {
+            hub.cli(&["org", "add", org]);
+        }
+    }
+    // Each hub has an account for each hub it exchanges with, in that hub's organisation.
+    for (hub, org) in [
+        (&la, "vncert"),
+        (&kh, "vncert"),
+        (&vn, "laocert"),
+        (&vn, "camcert"),
+    ] {
+        hub.cli(&[
+            "user",
+            "add",
+            &format!("{org}-hub"),
+            "--org",
+            org,
+            "--role",
+            "peer",
+        ]);
+    }
+    pair(&vn, &la, "laocert", "vncert-hub");
+    pair(&vn, &kh, "camcert", "vncert-hub");
+    pair(&la, &vn, "vncert", "laocert-hub");
+    pair(&kh, &vn, "vncert", "camcert-hub");
+    for hub in [&mut vn, &mut la, &mut kh] {
+        hub.start();
+    }
+
+    let order = dir.path().join("order.txt");
+    std::fs::write(&order, "preservation order no. 42").unwrap();
+    let sent = vn.cli(&[
+        "request",
+        "new",
+        "--type",
+        "preservation",
+        "--from",
+        "vncert",
+        "--to",
+        "laocert",
+        "--case",
+        "VN-2026-0042",
+        "--legal-basis",
+        "UN Convention against Cybercrime, art. 42",
+        "--ip",
+        "203.0.113.5:443@2026-11-23T10:00:00+07:00",
+        "--deadline",
+        "2026-12-24T10:00:00+07:00",
+        "--attach",
+        order.to_str().unwrap(),
+    ]);
+    let id = sent.split('\t').next().unwrap().to_string();
+    assert!(sent.contains("\tsent\t(to the hub of laocert)"), "{sent}");
+
+    // Laos's hub receives it (and records so); Vietnam's learns of the receipt.
+    let state = |hub: &Hub, org: &str| hub.request_state(org, &id);
+    assert!(
+        eventually(Duration::from_secs(30), || state(&la, "laocert").as_deref()
+            == Some("received")),
+        "Laos has {:?}",
+        state(&la, "laocert")
+    );
+    assert!(
+        eventually(Duration::from_secs(30), || state(&vn, "vncert").as_deref()
+            == Some("received")),
+        "Vietnam has {:?}",
+        state(&vn, "vncert")
+    );
+    // The file came with it, byte for byte.
+    let stored = sqlite(&la, "SELECT CAST(content AS TEXT) FROM request_attachments");
+    assert_eq!(stored, "preservation order no. 42");
+
+    la.cli(&["request", "ack", &id, "--org", "laocert"]);
+    assert!(eventually(Duration::from_secs(30), || state(&vn, "vncert")
+        .as_deref()
+        == Some("acknowledged")));
+    // Vietnam cannot answer for Laos, on its own hub either.
+    let (code, out) = vn.run(&[
+        "request",
+        "answer",
+        &id,
+        "--org",
+        "laocert",
+        "--outcome",
+        "fulfilled",
+    ]);
+    assert_ne!(code, 0, "{out}");
+
+    // The deadline clocks: each hub reminds its own organisation, once.
+    let after_deadline = ["request", "clocks", "--now", "2026-12-25T00:00:00Z"];
+    let reminded = la.cli(&after_deadline);
+    assert!(
+        reminded.contains("\tdeadline-passed\tlaocert\t"),
+        "{reminded}"
+    );
+    assert!(!reminded.contains("vncert"), "{reminded}");
+    assert_eq!(la.cli(&after_deadline), "", "raised once");
+    let reminded = vn.cli(&after_deadline);
+    assert!(
+        reminded.contains("\tdeadline-passed\tvncert\t"),
+        "{reminded}"
+    );
+    assert!(!reminded.contains("laocert"), "{reminded}");
+    let warnings = la.cli(&["warnings", "list", "--org", "laocert"]);
+    assert!(warnings.contains(&id), "{warnings}");
+
+    la.cli(&[
+        "request",
+        "answer",
+        &id,
+        "--org",
+        "laocert",
+        "--outcome",
+        "fulfilled",
+    ]);
+    assert!(eventually(Duration::from_secs(30), || state(&vn, "vncert")
+        .as_deref()
+        == Some("fulfilled")));
+    // Laos's hub is away when Vietnam closes: the close reaches it once it is back.
+    la.kill();
+    vn.cli(&["request", "close", &id, "--org", "vncert"]);
+    std::thread::sleep(Duration::from_secs(2));
+    la.start();
+    assert!(eventually(Duration::from_secs(60), || state(
+        &la, "laocert"
+    )
+    .as_deref()
+        == Some("closed")));
+
+    // Both chains verify, each with the other's events copied in, the same first link.
+    for hub in [&vn, &la] {
+        let (code, out) = hub.run(&["request", "verify", &id]);
+        assert_eq!((code, out.trim()), (0, "chain of 6 events verifies"));
+    }
+    let first = "SELECT hash FROM request_events WHERE seq = 1";
+    assert_eq!(sqlite(&vn, first), sqlite(&la, first));
+    let copies = "SELECT COUNT(*) FROM request_events WHERE body LIKE '%\"via\"%'";
+    // Vietnam copied the receipt, acknowledgement and answer; Laos the sending and closing
+    // (the creation it holds as it was written, hence the same first hash).
+    assert_eq!(
+        (sqlite(&vn, copies), sqlite(&la, copies)),
+        ("3".into(), "2".into())
+    );
+
+    // The third country heard nothing of it.
+    assert_eq!(kh.cli(&["request", "list", "--org", "camcert"]), "");
+    assert_eq!(kh.cli(&["request", "list", "--org", "vncert"]), "");
+    assert_eq!(sqlite(&kh, "SELECT COUNT(*) FROM objects"), "0");
+
+    // One changed row on Laos's side: its chain no longer verifies; Vietnam's still does.
+    sqlite(
+        &la,
+        "UPDATE request_events SET actor = 'someone' WHERE seq = 4",
+    );
+    let (code, out) = la.run(&["request", "verify", &id]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("event 4"), "{out}");
+    assert_eq!(vn.run(&["request", "verify", &id]).0, 0);
 }

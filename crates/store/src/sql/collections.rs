@@ -220,3 +220,33 @@ pub(super) async fn permissions(store: &SqlStore) -> Result<Vec<crate::Permissio
     }
     Ok(out)
 }
+
+pub(super) async fn grant(
+    store: &SqlStore,
+    collection: &str,
+    org_name: &str,
+    read: bool,
+    write: bool,
+) -> Result<()> {
+    let org = org_pk(store, org_name).await?;
+    let _turn = store.write_turn().await;
+    let pk: i64 = sqlx::query_scalar("SELECT pk FROM collections WHERE id = $1")
+        .bind(collection)
+        .fetch_optional(&store.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("collection {collection}")))?;
+    // What the organisation could already do is kept: a grant only adds.
+    sqlx::query(
+        "INSERT INTO collection_access (collection_pk, org_pk, can_read, can_write) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (collection_pk, org_pk) DO UPDATE SET \
+         can_read = CASE WHEN collection_access.can_read = 1 THEN 1 ELSE excluded.can_read END, \
+         can_write = CASE WHEN collection_access.can_write = 1 THEN 1 ELSE excluded.can_write END",
+    )
+    .bind(pk)
+    .bind(org)
+    .bind(i64::from(read))
+    .bind(i64::from(write))
+    .execute(&store.pool)
+    .await?;
+    Ok(())
+}

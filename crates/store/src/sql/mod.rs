@@ -165,7 +165,7 @@ fn normalise_url(url: &str) -> Result<(Backend, String)> {
 }
 
 /// The schema's migrations, embedded in the binary: (version, description, SQLite, PostgreSQL).
-const MIGRATIONS: [(i64, &str, &str, &str); 11] = [
+const MIGRATIONS: [(i64, &str, &str, &str); 12] = [
     (
         1,
         "knowledge base",
@@ -231,6 +231,12 @@ const MIGRATIONS: [(i64, &str, &str, &str); 11] = [
         "peers",
         include_str!("../../migrations/sqlite/0011_peers.sql"),
         include_str!("../../migrations/postgres/0011_peers.sql"),
+    ),
+    (
+        12,
+        "request relay",
+        include_str!("../../migrations/sqlite/0012_request_relay.sql"),
+        include_str!("../../migrations/postgres/0012_request_relay.sql"),
     ),
 ];
 
@@ -418,6 +424,21 @@ impl crate::Store for SqlStore {
         outcome: std::result::Result<crate::Micros, (String, crate::Micros)>,
     ) -> Result<()> {
         peers::record_push(self, peer, collection, outcome).await
+    }
+    async fn record_request_intake(&self, peer: i64, position: crate::Micros) -> Result<()> {
+        peers::record_request_intake(self, peer, position).await
+    }
+    async fn grant(&self, collection: &str, org_name: &str, read: bool, write: bool) -> Result<()> {
+        collections::grant(self, collection, org_name, read, write).await
+    }
+    async fn open_requests_for_hub(&self) -> Result<Vec<crate::RequestRow>> {
+        requests::open_for_hub(self).await
+    }
+    async fn request_reminders(&self) -> Result<Vec<crate::RequestReminder>> {
+        requests::reminders(self).await
+    }
+    async fn record_request_reminder(&self, reminder: crate::RequestReminder) -> Result<()> {
+        requests::record_reminder(self, reminder).await
     }
     async fn set_directory_entry(&self, org_name: &str, entry: &str) -> Result<()> {
         directory::set_entry(self, org_name, entry).await

@@ -366,6 +366,7 @@ impl Scanned {
             collection_default: ctx.view.default_tlp,
             sharing_group: &ctx.group,
             recipients: &recipients,
+            addressed: crate::access::addressed(&self.id),
         };
         (decide(reader, &audience), audience.effective_tlp())
     }

@@ -76,7 +76,8 @@ pub(super) async fn add(store: &SqlStore, new: NewPeer<'_>) -> Result<Peer> {
 
 pub(super) async fn list(store: &SqlStore) -> Result<Vec<Peer>> {
     let peers = sqlx::query(
-        "SELECT p.pk, o.name, o.identity_id, p.url, p.token, p.public_key FROM peers p \
+        "SELECT p.pk, o.name, o.identity_id, p.url, p.token, p.public_key, p.requests_read \
+         FROM peers p \
          JOIN orgs o ON o.pk = p.org_pk ORDER BY p.pk",
     )
     .fetch_all(&store.pool)
@@ -109,6 +110,7 @@ pub(super) async fn list(store: &SqlStore) -> Result<Vec<Peer>> {
             url: p.try_get(3)?,
             token: p.try_get(4)?,
             public_key: p.try_get(5)?,
+            requests_read: p.try_get(6)?,
             pushes: states,
         });
     }
@@ -168,4 +170,22 @@ pub(super) async fn signing_key(store: &SqlStore) -> Result<[u8; 32]> {
     bytes
         .try_into()
         .map_err(|_| StoreError::Invalid("the stored signing key is not 32 bytes".into()))
+}
+
+pub(super) async fn record_request_intake(
+    store: &SqlStore,
+    peer: i64,
+    position: Micros,
+) -> Result<()> {
+    let _turn = store.write_turn().await;
+    // Forward only, like a push position.
+    sqlx::query(
+        "UPDATE peers SET requests_read = CASE WHEN requests_read > $1 THEN requests_read \
+         ELSE $1 END WHERE pk = $2",
+    )
+    .bind(position)
+    .bind(peer)
+    .execute(&store.pool)
+    .await?;
+    Ok(())
 }

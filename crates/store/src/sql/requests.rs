@@ -4,7 +4,7 @@
 
 use super::{conflict, now, SqlStore};
 use crate::error::{Result, StoreError};
-use crate::model::{Caller, RequestAttachment, RequestEvent, RequestRow};
+use crate::model::{Caller, RequestAttachment, RequestEvent, RequestReminder, RequestRow};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -246,4 +246,46 @@ pub(super) async fn attachment(
             })
         })
         .transpose()
+}
+
+pub(super) async fn open_for_hub(store: &SqlStore) -> Result<Vec<RequestRow>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM requests r WHERE r.state NOT IN ('draft', 'closed') ORDER BY r.id"
+    ))
+    .fetch_all(&store.pool)
+    .await?;
+    rows.iter().map(row).collect()
+}
+
+pub(super) async fn reminders(store: &SqlStore) -> Result<Vec<RequestReminder>> {
+    sqlx::query("SELECT request_id, kind, org, warning_id, raised FROM request_reminders")
+        .fetch_all(&store.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(RequestReminder {
+                request_id: r.try_get(0)?,
+                kind: r.try_get(1)?,
+                org: r.try_get(2)?,
+                warning_id: r.try_get(3)?,
+                raised: r.try_get(4)?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn record_reminder(store: &SqlStore, reminder: RequestReminder) -> Result<()> {
+    let _turn = store.write_turn().await;
+    sqlx::query(
+        "INSERT INTO request_reminders (request_id, kind, org, warning_id, raised) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (request_id, kind, org) DO NOTHING",
+    )
+    .bind(&reminder.request_id)
+    .bind(&reminder.kind)
+    .bind(&reminder.org)
+    .bind(&reminder.warning_id)
+    .bind(reminder.raised)
+    .execute(&store.pool)
+    .await?;
+    Ok(())
 }

@@ -386,6 +386,7 @@ pub(super) async fn search(
             collection_default: ctx.view.default_tlp,
             sharing_group: &ctx.group,
             recipients: &recipients,
+            addressed: crate::access::addressed(&row.try_get::<String, _>(0)?),
         };
         let decision = decide(&reader, &audience);
         let effective = audience.effective_tlp();

@@ -237,6 +237,7 @@ async fn run_server(
     )?;
     tokio::spawn(Arc::new(misp).run());
     tokio::spawn(index_for_search(store.clone()));
+    tokio::spawn(super::request_desk::run(store.clone(), warn.clone()));
     let secret = store
         .signing_key()
         .await

@@ -24,6 +24,7 @@ pub mod pattern;
 pub mod peer;
 pub mod playbook;
 pub mod request;
+pub mod request_desk;
 pub mod sightings;
 pub mod stix;
 pub mod warnings;

@@ -7,6 +7,7 @@ use super::admin::{runtime, DbArg};
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use std::process::ExitCode;
+use watchpost_coop::hub;
 use watchpost_stix::marking::Tlp;
 use watchpost_store::{FeedKind, NewCollection, NewFeed, NewPeer, SqlStore, Store, StoreError};
 
@@ -64,14 +65,20 @@ pub fn run(cmd: PeerCommand) -> Result<ExitCode> {
                 db,
             } => {
                 let store = db.open().await?;
+                // 24/7 requests to and from the peer's organisation travel in the requests
+                // collection, pushed to every peer (only what is addressed to it crosses).
+                hub::open_collection(store.as_ref(), &[]).await?;
+                let mut pushed = push.clone();
+                pushed.push(hub::COLLECTION.to_string());
                 let new = NewPeer {
                     name: &name,
                     url: &url,
                     token: &token,
                     public_key: key.as_deref(),
-                    push: &push,
+                    push: &pushed,
                 };
                 let peer = store.add_peer(new).await?;
+                hub::open_collection(store.as_ref(), &[&peer.name]).await?;
                 for remote in &pull {
                     pull_feed(&store, &peer, remote, every).await?;
                 }

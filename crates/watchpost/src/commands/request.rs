@@ -9,12 +9,11 @@ use clap::{Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use watchpost_coop::chain::{self, Case, Record};
+use watchpost_coop::hub;
 use watchpost_coop::request::{Attachment, Identifier, OffsetTime, Request, RequestType, Urgency};
 use watchpost_coop::state::Event;
 use watchpost_stix::Timestamp;
-use watchpost_store::{
-    timestamp_text, Caller, RequestAttachment, RequestRow, Role, SqlStore, Store,
-};
+use watchpost_store::{timestamp_text, Caller, RequestAttachment, Role, SqlStore, Store};
 
 #[derive(Subcommand)]
 pub enum RequestCommand {
@@ -88,6 +87,18 @@ pub enum RequestCommand {
         until: OffsetTime,
         #[arg(long)]
         org: Option<String>,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Raise the reminders due on the requests' deadline clocks (what `serve` does every ten
+    /// seconds), each once, as warnings to the organisations' focal points.
+    Clocks {
+        /// Read the clocks at this time (a STIX timestamp) instead of now.
+        #[arg(long, value_parser = stix_time)]
+        now: Option<Timestamp>,
+        /// The warning settings (escalation delay); see `watchpost serve --warn-config`.
+        #[arg(long, env = "WATCHPOST_WARN_CONFIG")]
+        warn_config: Option<PathBuf>,
         #[command(flatten)]
         db: DbArg,
     },
@@ -176,12 +187,12 @@ pub fn run(cmd: RequestCommand) -> Result<ExitCode> {
                 let mut case = load(&store, org.as_deref(), &id).await?;
                 let actor = actor(org.as_deref(), &case.request.from_org);
                 check_side(org.as_deref(), &case.request.from_org, "send")?;
+                hub::check_local(store.as_ref(), &case.request.from_org).await?;
                 let head = case.records.len();
-                case.apply(Event::Send, &stamp(), &actor)?;
-                // On one hub, the receiving organisation has the request as soon as it is sent.
-                case.apply(Event::Receive, &stamp(), "hub")?;
+                send(&store, &mut case, &actor).await?;
                 persist(&store, &case, head).await?;
-                println!("{id} sent");
+                let to = relay_to(&store, &case).await?;
+                println!("{id}\t{}{to}", case.state);
                 Ok(ExitCode::SUCCESS)
             }
             RequestCommand::List { org, db } => {
@@ -235,6 +246,22 @@ pub fn run(cmd: RequestCommand) -> Result<ExitCode> {
             RequestCommand::Extend { id, until, org, db } => {
                 let event = Event::Extend { until };
                 transition(db, &id, org.as_deref(), Side::Requester, event).await
+            }
+            RequestCommand::Clocks {
+                now,
+                warn_config,
+                db,
+            } => {
+                let store = db.open().await?;
+                let config = super::watch_hub::warn_config(warn_config.as_deref())?;
+                let now = now.unwrap_or_else(Timestamp::now).unix_micros();
+                for r in super::request_desk::clocks(&store, &config, now).await? {
+                    println!(
+                        "{}\t{}\t{}\twarning {}",
+                        r.request_id, r.kind, r.org, r.warning_id
+                    );
+                }
+                Ok(ExitCode::SUCCESS)
             }
             RequestCommand::Verify { id, db } => {
                 let store = db.open().await?;
@@ -318,11 +345,11 @@ async fn new(args: NewArgs) -> Result<ExitCode> {
             bail!("organisation {name} was not found: add it with `watchpost org add` first");
         }
     }
+    hub::check_local(store.as_ref(), &request.from_org).await?;
     let actor = actor(Some(&request.from_org), &request.from_org);
     let mut case = Case::create(request, &stamp(), &actor);
     if !args.draft {
-        case.apply(Event::Send, &stamp(), &actor)?;
-        case.apply(Event::Receive, &stamp(), "hub")?;
+        send(&store, &mut case, &actor).await?;
     }
     persist(&store, &case, 0).await?;
     for (a, content) in files {
@@ -338,8 +365,30 @@ async fn new(args: NewArgs) -> Result<ExitCode> {
             )
             .await?;
     }
-    println!("{}\t{}", case.request.id, case.state);
+    // Published once the files are stored: the version that sends the request carries them.
+    let to = relay_to(&store, &case).await?;
+    println!("{}\t{}{to}", case.request.id, case.state);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Sends the case. On one hub the receiving organisation has the request at once; when it is
+/// a peer's, its hub records the receipt when the request arrives there.
+async fn send(store: &SqlStore, case: &mut Case, actor: &str) -> Result<()> {
+    case.apply(Event::Send, &stamp(), actor)?;
+    if hub::counterpart(store, case).await?.is_none() {
+        let receiver = format!("{}/hub", case.request.to_org);
+        case.apply(Event::Receive, &stamp(), &receiver)?;
+    }
+    Ok(())
+}
+
+/// Publishes the case's new state for the other organisation's hub, when it is a peer's;
+/// returns what to add to the command's line.
+async fn relay_to(store: &SqlStore, case: &Case) -> Result<String> {
+    Ok(match hub::publish(store, case).await? {
+        Some(peer) => format!("\t(to the hub of {peer})"),
+        None => String::new(),
+    })
 }
 
 #[derive(Clone, Copy)]
@@ -362,10 +411,12 @@ async fn transition(
         Side::Recipient => case.request.to_org.clone(),
     };
     check_side(org, &party, "do this")?;
+    hub::check_local(store.as_ref(), &party).await?;
     let head = case.records.len();
     case.apply(event, &stamp(), &actor(org, &party))?;
     persist(&store, &case, head).await?;
-    println!("{id}\t{}", case.state);
+    let to = relay_to(&store, &case).await?;
+    println!("{id}\t{}{to}", case.state);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -376,36 +427,8 @@ fn check_side(org: Option<&str>, party: &str, what: &str) -> Result<()> {
     }
 }
 
-/// Stores the records from index `from` on: the first with the request, the others appended
-/// each after the head the command read, so a concurrent writer makes this one fail.
 async fn persist(store: &SqlStore, case: &Case, from: usize) -> Result<()> {
-    for (i, record) in case.records.iter().enumerate().skip(from) {
-        if i == 0 {
-            let r = &case.request;
-            let row = RequestRow {
-                id: r.id.clone(),
-                from_org: r.from_org.clone(),
-                to_org: r.to_org.clone(),
-                kind: r.request_type.as_str().to_string(),
-                state: case.state.as_str().to_string(),
-                deadline: r.deadline.as_ref().map(|d| d.as_str().to_string()),
-                body: serde_json::to_string(r)?,
-                created: 0,
-                updated: 0,
-            };
-            store.add_request(row, record.to_store()).await?;
-        } else {
-            store
-                .append_request_event(
-                    &case.request.id,
-                    &record.prev_hash,
-                    record.to_store(),
-                    case.state.as_str(),
-                )
-                .await?;
-        }
-    }
-    Ok(())
+    Ok(hub::persist(store, case, from).await?)
 }
 
 async fn caller(store: &SqlStore, org: &str) -> Result<Caller> {
@@ -438,6 +461,10 @@ async fn load(store: &SqlStore, org: Option<&str>, id: &str) -> Result<Case> {
 
 fn actor(org: Option<&str>, default_org: &str) -> String {
     format!("{}/cli", org.unwrap_or(default_org))
+}
+
+fn stix_time(text: &str) -> std::result::Result<Timestamp, String> {
+    Timestamp::parse(text).map_err(|e| e.to_string())
 }
 
 fn stamp() -> String {
