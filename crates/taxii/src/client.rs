@@ -45,6 +45,14 @@ pub enum ClientError {
         /// What was wrong with it.
         message: String,
     },
+    /// A page from a peer hub that holds a key is unsigned or not signed by that key.
+    #[error("a page from {url} was refused: {source}")]
+    Signature {
+        /// The URL requested.
+        url: String,
+        /// What is wrong with the signature.
+        source: crate::signing::SignatureError,
+    },
     /// The local store refused the objects.
     #[error("cannot store what the feed brought: {0}")]
     Store(#[from] StoreError),
@@ -122,6 +130,14 @@ impl Poller {
             role: Role::Analyst,
         };
         let base = format!("{}collections/{}/objects/", feed.api_root, feed.remote);
+        // A feed from a peer hub whose key this hub holds: every page must carry its signature.
+        let key = self
+            .store
+            .peers()
+            .await?
+            .into_iter()
+            .find(|p| p.org == feed.org && p.url == feed.api_root)
+            .and_then(|p| p.public_key);
         let mut report = PollReport::default();
         let mut last_added = feed.last_added.clone();
         let mut next: Option<String> = None;
@@ -134,7 +150,15 @@ impl Poller {
             if let Some(n) = &next {
                 query.push(("next", n.clone()));
             }
-            let (body, page_last) = self.get(feed, &base, &query).await?;
+            let (body, page_last, signature) = self.get(feed, &base, &query).await?;
+            if let Some(key) = &key {
+                crate::signing::verify(key, &body, signature.as_deref()).map_err(|source| {
+                    ClientError::Signature {
+                        url: base.clone(),
+                        source,
+                    }
+                })?;
+            }
             let envelope: Envelope =
                 serde_json::from_slice(&body).map_err(|e| ClientError::Envelope {
                     url: base.clone(),
@@ -170,7 +194,7 @@ impl Poller {
         feed: &Feed,
         url: &str,
         query: &[(&str, String)],
-    ) -> Result<(Bytes, Option<String>), ClientError> {
+    ) -> Result<(Bytes, Option<String>, Option<String>), ClientError> {
         let mut req = self.http.get(url).query(query).header("accept", TAXII);
         if let Some(auth) = &feed.auth {
             req = req.header("authorization", auth);
@@ -186,6 +210,11 @@ impl Poller {
             .get("x-taxii-date-added-last")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let signature = resp
+            .headers()
+            .get(crate::signing::HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let body = resp.bytes().await.map_err(http)?;
         if !status.is_success() {
             let text = String::from_utf8_lossy(&body[..body.len().min(500)]).into_owned();
@@ -195,7 +224,7 @@ impl Poller {
                 body: text,
             });
         }
-        Ok((body, last))
+        Ok((body, last, signature))
     }
 
     /// Polls every feed when its interval has passed, forever; errors are recorded on the feed

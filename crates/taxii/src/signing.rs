@@ -1,8 +1,10 @@
 //! Envelopes between hubs are signed: the pushing hub signs the exact bytes it POSTs with its
 //! Ed25519 key (`X-Watchpost-Signature: ed25519=<base64>`), and a hub that holds a peer's public
 //! key refuses an envelope from that peer's account that is unsigned, or signed over other
-//! bytes, or by another key. Keys are exchanged when peers are added (`watchpost peer key`,
-//! `watchpost peer add --key`).
+//! bytes, or by another key. Pulls are signed the other way: a hub signs each page of objects
+//! it serves to a peer account, and a hub polling a peer whose key it holds refuses a page
+//! that is unsigned or signed otherwise (`client::Poller`), storing nothing of it. Keys are
+//! exchanged when peers are added (`watchpost peer key`, `watchpost peer add --key`).
 
 use base64::Engine;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};

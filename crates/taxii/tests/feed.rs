@@ -175,3 +175,90 @@ async fn polling_resumes_from_the_last_date_added() {
         .to_string()
         .contains("401"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_pulled_from_a_peer_hub_must_carry_its_signature() {
+    let dir = tempfile::tempdir().unwrap();
+    // The peer hub signs the pages its peer accounts read with its key.
+    let remote = store(&dir, "remote.db").await;
+    remote
+        .add_user(NewUser {
+            username: "hub-vn".into(),
+            org_name: "cert".into(),
+            role: Role::Peer,
+            password: "hub-vn-password".into(),
+        })
+        .await
+        .unwrap();
+    let token = remote.create_token("hub-vn").await.unwrap();
+    remote.add_collection(collection(REMOTE)).await.unwrap();
+    let writer = Caller {
+        user: "w".into(),
+        org: remote.orgs().await.unwrap()[0].id.clone(),
+        role: Role::Analyst,
+    };
+    remote
+        .add_objects(&writer, REMOTE, (0..5).map(indicator).collect(), vec![])
+        .await
+        .unwrap();
+    let secret = [5u8; 32];
+    let server =
+        Server::with_signing_key(remote.clone(), Validator::new(), Config::default(), secret);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api_root = format!("http://{}/taxii2/api/", listener.local_addr().unwrap());
+    let router = server.router();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    // This hub holds the peer's key (what `peer add --key` records) and pulls from it.
+    let local = store(&dir, "local.db").await;
+    local.add_collection(collection(REMOTE)).await.unwrap();
+    let hold = |key: [u8; 32]| {
+        let (local, url, token) = (local.clone(), api_root.clone(), token.clone());
+        async move {
+            let key = watchpost_taxii::signing::public_key(&key);
+            let new = watchpost_store::NewPeer {
+                name: "cert",
+                url: &url,
+                token: &token,
+                public_key: Some(&key),
+                push: &[],
+            };
+            local.add_peer(new).await.unwrap()
+        }
+    };
+    let peer = hold(secret).await;
+    let feed = NewFeed {
+        kind: watchpost_store::FeedKind::Taxii,
+        api_root: peer.url.clone(),
+        remote: REMOTE.into(),
+        collection: REMOTE.into(),
+        org_name: "cert".into(),
+        auth: Some(format!("Bearer {token}")),
+        interval_secs: 60,
+    };
+    let feed = local.add_feed(feed).await.unwrap();
+    let poller = Poller::new(local.clone(), Validator::new());
+    assert_eq!(poller.poll(&feed).await.unwrap().stored, 5);
+
+    // Held to another key, the same hub's pages are refused and nothing of them is stored.
+    remote
+        .add_objects(&writer, REMOTE, (10..13).map(indicator).collect(), vec![])
+        .await
+        .unwrap();
+    hold([6u8; 32]).await;
+    let feed = local.feeds().await.unwrap().remove(0);
+    let e = poller.poll(&feed).await.unwrap_err();
+    assert!(e.to_string().contains("does not match the envelope"), "{e}");
+    let reader = Caller {
+        user: "r".into(),
+        org: local.orgs().await.unwrap()[0].id.clone(),
+        role: Role::Reader,
+    };
+    let stored = local
+        .read(&reader, REMOTE, &Query::default())
+        .await
+        .unwrap();
+    assert_eq!(stored.objects.len(), 5);
+    let feed = local.feeds().await.unwrap().remove(0);
+    assert!(feed.last_error.unwrap().contains("was refused"));
+}

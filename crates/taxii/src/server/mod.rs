@@ -56,6 +56,8 @@ pub struct Server {
     validator: Validator,
     config: Config,
     logins: auth::LoginCache,
+    /// The hub's Ed25519 key: pages read by a peer hub are signed with it.
+    signing_key: Option<[u8; 32]>,
 }
 
 impl Server {
@@ -86,6 +88,24 @@ impl Server {
             validator,
             config,
             logins: auth::LoginCache::default(),
+            signing_key: None,
+        })
+    }
+
+    /// A server that signs the object pages a peer hub reads (its pulls) with the hub's key,
+    /// as its pushes are signed (`crate::signing`).
+    pub fn with_signing_key(
+        store: Arc<dyn Store>,
+        validator: Validator,
+        config: Config,
+        secret: [u8; 32],
+    ) -> Arc<Self> {
+        Arc::new(Server {
+            store,
+            validator,
+            config,
+            logins: auth::LoginCache::default(),
+            signing_key: Some(secret),
         })
     }
 

@@ -158,7 +158,18 @@ pub(super) async fn objects(
     let caller = begin(&s, &headers).await?;
     let query = filters::parse(raw.as_deref(), VersionFilter::last(), s.config.pages)?;
     let page = s.store.read(&caller, &collection, &query).await?;
-    Ok(reply(StatusCode::OK, envelope(&page), Some(&page)))
+    let body = envelope(&page);
+    let signature = match (s.signing_key, caller.role) {
+        (Some(secret), watchpost_store::Role::Peer) => {
+            Some(crate::signing::sign(&secret, body.as_bytes()))
+        }
+        _ => None,
+    };
+    let mut response = reply(StatusCode::OK, body, Some(&page));
+    if let Some(v) = signature.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        response.headers_mut().insert(crate::signing::HEADER, v);
+    }
+    Ok(response)
 }
 
 pub(super) async fn add_objects(

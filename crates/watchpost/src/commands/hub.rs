@@ -246,7 +246,7 @@ async fn run_server(
     tokio::spawn(Arc::new(pusher).run());
     let validator = Validator::new().with_pattern_syntax(SyntaxChecker);
     let store_for_ack = store.clone() as Arc<dyn Store>;
-    let server = Server::new(store, validator, Config::default());
+    let server = Server::with_signing_key(store, validator, Config::default(), secret);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
