@@ -431,6 +431,53 @@ fn pair(hub: &Hub, there: &Hub, name: &str, account: &str) {
     ]);
 }
 
+/// A webhook receiver on 127.0.0.1: answers 200 to every POST and keeps the bodies.
+fn webhook() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = bodies.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let mut stream = stream.unwrap();
+            let mut data = Vec::new();
+            let mut buf = [0u8; 4096];
+            // Headers, then as many body bytes as Content-Length says.
+            let body_at = loop {
+                let n = stream.read(&mut buf).unwrap_or(0);
+                if n == 0 {
+                    break None;
+                }
+                data.extend_from_slice(&buf[..n]);
+                if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break Some(i + 4);
+                }
+            };
+            let Some(body_at) = body_at else { continue };
+            let head = String::from_utf8_lossy(&data[..body_at]).to_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            while data.len() < body_at + length {
+                let n = stream.read(&mut buf).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                data.extend_from_slice(&buf[..n]);
+            }
+            kept.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&data[body_at..]).into_owned());
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        }
+    });
+    (url, bodies)
+}
+
 fn sqlite(hub: &Hub, sql: &str) -> String {
     let file = hub.db.trim_start_matches("sqlite://");
     let out = Command::new("sqlite3").args([file, sql]).output().unwrap();
@@ -470,6 +517,13 @@ fn a_request_goes_from_one_hub_to_the_other_and_both_records_stand() {
             "peer",
         ]);
     }
+    // Laos's duty officer is reached by webhook: the request's reminders go there.
+    let (hook, delivered) = webhook();
+    let directory = dir.path().join("la-directory.json");
+    let entry = json!([{"org": "laocert", "focal_points": [{"name": "LaoCERT duty officer",
+        "webhook": hook, "always_on": true, "language": "en", "order": 1}]}]);
+    std::fs::write(&directory, entry.to_string()).unwrap();
+    la.cli(&["org", "import", directory.to_str().unwrap()]);
     pair(&vn, &la, "laocert", "vncert-hub");
     pair(&vn, &kh, "camcert", "vncert-hub");
     pair(&la, &vn, "vncert", "laocert-hub");
@@ -544,6 +598,7 @@ fn a_request_goes_from_one_hub_to_the_other_and_both_records_stand() {
         reminded.contains("\tdeadline-passed\tlaocert\t"),
         "{reminded}"
     );
+    let la_reminder = reminded.clone();
     assert!(!reminded.contains("vncert"), "{reminded}");
     assert_eq!(la.cli(&after_deadline), "", "raised once");
     let reminded = vn.cli(&after_deadline);
@@ -554,6 +609,18 @@ fn a_request_goes_from_one_hub_to_the_other_and_both_records_stand() {
     assert!(!reminded.contains("laocert"), "{reminded}");
     let warnings = la.cli(&["warnings", "list", "--org", "laocert"]);
     assert!(warnings.contains(&id), "{warnings}");
+    // The running hub's courier delivers it to the duty officer like any warning.
+    assert!(
+        eventually(Duration::from_secs(30), || delivered
+            .lock()
+            .unwrap()
+            .iter()
+            .any(
+                |b| b.contains(&id) && b.contains("not answered by the deadline")
+            )),
+        "delivered: {:?}",
+        delivered.lock().unwrap()
+    );
 
     la.cli(&[
         "request",

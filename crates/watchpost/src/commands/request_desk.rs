@@ -41,7 +41,8 @@ pub async fn run(store: Arc<SqlStore>, config: Config) {
 }
 
 /// Raises the reminders due at `now` that were not raised before, for this hub's own
-/// organisations (a peer's hub reminds its own); returns them.
+/// organisations (a peer's hub reminds its own); returns them. The warnings are raised at the
+/// present time, whatever `now` the clocks were read at, so their deliveries go out at once.
 pub async fn clocks(
     store: &Arc<SqlStore>,
     config: &Config,
@@ -56,6 +57,7 @@ pub async fn clocks(
     let peers: HashSet<String> = store.peers().await?.into_iter().map(|p| p.name).collect();
     let mut warnings: Option<Warnings> = None;
     let mut raised = Vec::new();
+    let present = watchpost_stix::Timestamp::now().unix_micros();
     for row in store.open_requests_for_hub().await? {
         let Some(case) = hub::load(store.as_ref(), &row.id).await? else {
             continue;
@@ -80,7 +82,7 @@ pub async fn clocks(
                 org: &due.org,
                 severity: due.severity,
                 text: &due.text,
-                now,
+                now: present,
             };
             let warning = warnings.notify(notice).await?;
             let reminder = RequestReminder {
@@ -88,7 +90,7 @@ pub async fn clocks(
                 kind: due.kind.to_string(),
                 org: due.org,
                 warning_id: warning.warning.id,
-                raised: now,
+                raised: present,
             };
             store.record_request_reminder(reminder.clone()).await?;
             raised.push(reminder);
