@@ -218,6 +218,24 @@ pub enum Identifier {
     },
 }
 
+/// As typed on the command line: `ip 203.0.113.5:443@2026-11-23T10:00:00+07:00`,
+/// `account shop-admin@example.la`.
+impl fmt::Display for Identifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Identifier::Ip { address, port, at } => match (address, port) {
+                (IpAddr::V6(a), Some(p)) => write!(f, "ip [{a}]:{p}@{at}"),
+                (a, Some(p)) => write!(f, "ip {a}:{p}@{at}"),
+                (a, None) => write!(f, "ip {a}@{at}"),
+            },
+            Identifier::Account { value } => write!(f, "account {value}"),
+            Identifier::Domain { value } => write!(f, "domain {value}"),
+            Identifier::Email { value } => write!(f, "email {value}"),
+            Identifier::Phone { value } => write!(f, "phone {value}"),
+        }
+    }
+}
+
 impl Identifier {
     /// Reads `ADDRESS[:PORT]@TIME` (IPv6 with a port as `[ADDRESS]:PORT@TIME`).
     pub fn parse_ip(text: &str) -> Result<Identifier, RequestError> {
@@ -255,6 +273,17 @@ pub enum Urgency {
     Urgent,
     /// Now: the 24/7 point of contact acts on receipt.
     Immediate,
+}
+
+impl Urgency {
+    /// The name used on the command line and in STIX.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Urgency::Routine => "routine",
+            Urgency::Urgent => "urgent",
+            Urgency::Immediate => "immediate",
+        }
+    }
 }
 
 /// Whether the data holder may tell the person concerned.
@@ -390,6 +419,18 @@ mod tests {
             at("2026-11-23T15:30:00.5Z")
         );
         assert_eq!(at("1970-01-01T00:00:01Z"), 1_000_000);
+    }
+
+    #[test]
+    fn identifiers_read_as_typed() {
+        for typed in [
+            "203.0.113.5:443@2026-11-23T10:00:00+07:00",
+            "[2001:db8::1]:443@2026-11-23T10:00:00Z",
+            "2001:db8::1@2026-11-23T10:00:00Z",
+        ] {
+            let i = Identifier::parse_ip(typed).unwrap();
+            assert_eq!(i.to_string(), format!("ip {typed}"));
+        }
     }
 
     #[test]

@@ -761,6 +761,34 @@ async fn the_console_in_a_real_browser() {
         .unwrap();
     assert_eq!(found, "Máy chủ C2 mới");
     screenshot("console-intel-vi.png", &browser.screenshot().await.unwrap());
+
+    // The demo's 24/7 request and its timeline.
+    browser
+        .goto(&format!("{}/requests", hub.base))
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("#requests a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .at_most(wait)
+        .for_element(Locator::Css("#timeline"))
+        .await
+        .unwrap();
+    let chain = browser.find(Locator::Css("#chain")).await.unwrap();
+    assert_eq!(
+        chain.attr("data-verifies").await.unwrap().as_deref(),
+        Some("true")
+    );
+    screenshot(
+        "console-request-vi.png",
+        &browser.screenshot().await.unwrap(),
+    );
     browser.goto(&format!("{}/", hub.base)).await.unwrap();
 
     // The polled fragment keeps the language and the acknowledgement.
@@ -1066,4 +1094,152 @@ async fn the_directory_and_administration_pages() {
     assert!(audit
         .body
         .contains("<table class=\"warnings\" id=\"audit\">"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_shows_its_timeline_to_its_two_organisations_only() {
+    let mut id = String::new();
+    let order = b"preservation order no. 42".to_vec();
+    let hub = Hub::start_with(|db, dir| {
+        let file = dir.join("order.txt");
+        std::fs::write(&file, &order).unwrap();
+        let run = |args: &[&str]| {
+            let out = Command::new(BIN)
+                .args(args)
+                .args(["--db", db])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let sent = run(&[
+            "request",
+            "new",
+            "--type",
+            "preservation",
+            "--from",
+            "vncert",
+            "--to",
+            "laocert",
+            "--case",
+            "VN-2026-0042",
+            "--legal-basis",
+            "art. 42",
+            "--ip",
+            "203.0.113.5:443@2026-11-23T10:00:00+07:00",
+            "--attach",
+            file.to_str().unwrap(),
+        ]);
+        id = sent.split('\t').next().unwrap().to_string();
+    });
+    let page_of = |id: &str| format!("/requests/{id}");
+    let mut vn = Agent::new(&hub);
+    vn.sign_in("demo", "watchpost-demo").await;
+    let list = vn.get("/requests").await;
+    assert_eq!(list.status, 200);
+    assert!(list.body.contains(&id) && list.body.contains("data-state=\"received\""));
+    // Only the receiving organisation acknowledges.
+    assert!(!vn
+        .get(&page_of(&id))
+        .await
+        .body
+        .contains("id=\"acknowledge\""));
+    let token = vn.csrf().await;
+    let ack = format!("{}/ack", page_of(&id));
+    assert_eq!(vn.post(&ack, &[("csrf", &token)]).await.status, 403);
+
+    let mut la = Agent::new(&hub);
+    la.sign_in("lao-analyst", "watchpost-demo").await;
+    assert!(la
+        .get(&page_of(&id))
+        .await
+        .body
+        .contains("id=\"acknowledge\""));
+    let token = la.csrf().await;
+    let acked = la.post(&ack, &[("csrf", &token)]).await;
+    assert_eq!(
+        (acked.status, acked.location.as_str()),
+        (303, page_of(&id).as_str())
+    );
+    let page = la.get(&page_of(&id)).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("data-verifies=\"true\""),
+        "{}",
+        page.body
+    );
+    let events: Vec<&str> = page
+        .body
+        .split("<tr class=\"step\">")
+        .skip(1)
+        .map(|row| {
+            row.split("<strong>")
+                .nth(1)
+                .unwrap()
+                .split("</strong>")
+                .next()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "request written",
+            "sent",
+            "received by the recipient&#39;s hub",
+            "acknowledged by the recipient"
+        ]
+    );
+    assert!(
+        page.body
+            .contains("ip 203.0.113.5:443@2026-11-23T10:00:00+07:00"),
+        "identifiers are shown as typed"
+    );
+    let sha = {
+        let at = page.body.find("/attachments/").unwrap() + "/attachments/".len();
+        page.body[at..at + 64].to_string()
+    };
+    let file = la
+        .http
+        .get(format!("{}{}/attachments/{sha}", hub.base, page_of(&id)))
+        .header("cookie", la.cookie_header())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(file.status(), 200);
+    assert_eq!(file.bytes().await.unwrap().to_vec(), order);
+
+    // A third organisation: no row, and the same 404 as for an unknown request.
+    let mut kh = Agent::new(&hub);
+    kh.sign_in("cam-reader", "watchpost-demo").await;
+    assert!(!kh.get("/requests").await.body.contains(&id));
+    assert_eq!(kh.get(&page_of(&id)).await.status, 404);
+    let token = kh.csrf().await;
+    assert_eq!(kh.post(&ack, &[("csrf", &token)]).await.status, 404);
+    let unknown = "x-watchpost-request--00000000-0000-4000-8000-000000000000";
+    assert_eq!(kh.get(&page_of(unknown)).await.status, 404);
+    let path = format!("{}/attachments/{sha}", page_of(&id));
+    assert_eq!(kh.get(&path).await.status, 404);
+
+    // One stored row changed: the page says the trail no longer verifies, naming the event.
+    let file = hub.db.trim_start_matches("sqlite://");
+    let changed = Command::new("sqlite3")
+        .args([
+            file,
+            "UPDATE request_events SET actor = 'someone' WHERE seq = 2",
+        ])
+        .status()
+        .unwrap();
+    assert!(changed.success());
+    let page = la.get(&page_of(&id)).await;
+    assert!(page.body.contains("data-verifies=\"false\""));
+    assert!(
+        page.body.contains("event 2 (transition) was changed"),
+        "{}",
+        page.body
+    );
 }

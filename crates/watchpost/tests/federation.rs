@@ -598,7 +598,6 @@ fn a_request_goes_from_one_hub_to_the_other_and_both_records_stand() {
         reminded.contains("\tdeadline-passed\tlaocert\t"),
         "{reminded}"
     );
-    let la_reminder = reminded.clone();
     assert!(!reminded.contains("vncert"), "{reminded}");
     assert_eq!(la.cli(&after_deadline), "", "raised once");
     let reminded = vn.cli(&after_deadline);

@@ -7,12 +7,13 @@
 //! ([`inbox`]), the risk-trend dashboard and weekly report ([`dashboard`]) with the SVG charts
 //! drawn on the server ([`chart`]), and intelligence: search, object pages and indicators
 //! written with their patterns checked as they are typed ([`intel`]), the directory of focal
-//! points ([`directory`]) and the administrators' view of the hub ([`admin`]). Pages share one layout
+//! points ([`directory`]), each 24/7 request's timeline with whether its audit chain verifies
+//! ([`requests`]) and the administrators' view of the hub ([`admin`]). Pages share one layout
 //! ([`page::Page`]); static files are compiled in ([`assets`]). Who may see which warning is decided by the store
 //! ([`watchpost_store::Store::visible_warnings`]), never by a template.
 //!
-//! It may depend on `watchpost-store`, `watchpost-warn`, `watchpost-stix` and
-//! `watchpost-pattern`; never on the `watchpost` binary crate, which mounts [`router`] beside
+//! It may depend on `watchpost-store`, `watchpost-warn`, `watchpost-stix`,
+//! `watchpost-pattern` and `watchpost-coop`; never on the `watchpost` binary crate, which mounts [`router`] beside
 //! the TAXII routes.
 //!
 //! # Example
@@ -42,6 +43,7 @@ pub mod inbox;
 pub mod intel;
 pub mod login;
 pub mod page;
+pub mod requests;
 pub mod session;
 pub mod zone;
 
@@ -96,7 +98,8 @@ pub struct Console {
     config: Config,
 }
 
-/// The console's routes: `/` (the warnings inbox), `/login`, `/logout`, `/lang`, `/zone`,
+/// The console's routes: `/` (the warnings inbox), `/dashboard`, `/report`, `/intel/…`,
+/// `/requests/…`, `/directory/…`, `/admin/…`, `/login`, `/logout`, `/lang`, `/zone`,
 /// `/console/…` (fragments and actions) and `/static/…`. It has no fallback, so it merges
 /// with the TAXII router, whose fallback answers unknown paths.
 pub fn router(store: Arc<dyn Store>, config: Config) -> Router {
@@ -113,6 +116,13 @@ pub fn router(store: Arc<dyn Store>, config: Config) -> Router {
         .route("/dashboard", get(dashboard::page))
         .route("/dashboard/{file}", get(dashboard::csv))
         .route("/report", get(dashboard::report))
+        .route("/requests", get(requests::list))
+        .route("/requests/{id}", get(requests::detail))
+        .route("/requests/{id}/ack", post(requests::acknowledge))
+        .route(
+            "/requests/{id}/attachments/{sha256}",
+            get(requests::attachment),
+        )
         .route("/directory", get(directory::page))
         .route("/directory/export.json", get(directory::export))
         .route("/directory/import", post(directory::import))

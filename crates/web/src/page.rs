@@ -47,6 +47,11 @@ pub const NAV: &[NavEntry] = &[
         least_role: Role::Reader,
     },
     NavEntry {
+        label: Key::Requests,
+        href: "/requests",
+        least_role: Role::Reader,
+    },
+    NavEntry {
         label: Key::Directory,
         href: "/directory",
         least_role: Role::Reader,

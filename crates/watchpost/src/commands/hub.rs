@@ -559,6 +559,46 @@ async fn seed(store: &SqlStore, data: &Path) -> Result<()> {
     super::directory::import(&directory, store)
         .await
         .with_context(|| format!("cannot import the demo directory {}", directory.display()))?;
+    seed_request(store).await
+}
+
+/// A preservation request from VNCERT to LaoCERT, acknowledged, with its hash-chained record
+/// (`/requests` in the console; `watchpost request list --org vncert`).
+async fn seed_request(store: &SqlStore) -> Result<()> {
+    use watchpost_coop::chain::Case;
+    use watchpost_coop::request::{Identifier, Request, RequestType, Urgency};
+    use watchpost_coop::state::Event;
+    let now = watchpost_stix::Timestamp::now();
+    let at = |minutes: i64| {
+        watchpost_stix::Timestamp::from_unix_micros(now.unix_micros() + minutes * 60_000_000)
+            .to_string()
+    };
+    let deadline = format!("{}Z", &at(3 * 24 * 60)[..19]);
+    let request = Request {
+        id: Request::new_id(),
+        request_type: RequestType::Preservation,
+        requesting_authority: "Ministry of Public Security, A05".into(),
+        case_reference: "VN-2025-0142".into(),
+        legal_basis: "UN Convention against Cybercrime, art. 42".into(),
+        identifiers: vec![
+            Identifier::parse_ip("103.75.117.21:443@2025-11-19T23:59:01+07:00")?,
+            Identifier::Domain {
+                value: "update-check.example".into(),
+            },
+        ],
+        data_holder: Some("Lao Telecom".into()),
+        urgency: Urgency::Urgent,
+        confidentiality: Default::default(),
+        deadline: Some(deadline.parse()?),
+        attachments: Vec::new(),
+        from_org: "vncert".into(),
+        to_org: "laocert".into(),
+    };
+    let mut case = Case::create(request, &at(-90), "vncert/demo");
+    case.apply(Event::Send, &at(-89), "vncert/demo")?;
+    case.apply(Event::Receive, &at(-89), "laocert/hub")?;
+    case.apply(Event::Acknowledge, &at(-75), "laocert/lao-analyst")?;
+    watchpost_coop::hub::persist(store, &case, 0).await?;
     Ok(())
 }
 

@@ -488,10 +488,7 @@ fn show(case: &Case) {
         println!("refused: {reason}");
     }
     for i in &r.identifiers {
-        println!(
-            "identifier: {}",
-            serde_json::to_string(i).unwrap_or_default()
-        );
+        println!("identifier: {i}");
     }
     for a in &r.attachments {
         println!(

@@ -1,0 +1,297 @@
+//! 24/7 requests (`/requests`): those the user's organisation sent or received, and each one's
+//! timeline (`/requests/{id}`) — every record of its audit chain, with whether the chain still
+//! verifies — and its files (`/requests/{id}/attachments/{sha256}`).
+//!
+//! The store shows a request only to its two organisations; to anyone else it does not exist,
+//! so the page answers 404 as for an unknown id, never 403.
+
+use crate::error::{respond, WebError};
+use crate::i18n::{Key, Lang};
+use crate::page::{render, Page};
+use crate::session::Signed;
+use crate::zone::Zone;
+use crate::Console;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, LOCATION};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+use watchpost_coop::chain::{self, Entry, Record};
+use watchpost_coop::hub;
+use watchpost_coop::request::Request;
+use watchpost_coop::state::{Event, State as Stage};
+use watchpost_stix::Timestamp;
+use watchpost_store::{Caller, Role};
+
+/// A request as the list shows it.
+pub struct Row {
+    /// Its id.
+    pub id: String,
+    /// Its type.
+    pub kind: String,
+    /// Where it stands.
+    pub state: String,
+    /// The requesting organisation.
+    pub from: String,
+    /// The receiving organisation.
+    pub to: String,
+    /// The requested deadline, as written.
+    pub deadline: String,
+    /// Its last change, in the user's zone.
+    pub updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "requests.html")]
+struct ListPage {
+    page: Page,
+    rows: Vec<Row>,
+}
+
+/// One record of the timeline.
+pub struct Step {
+    /// Its place in the chain.
+    pub seq: u64,
+    /// When, in the user's zone.
+    pub at: String,
+    /// Who (`org/user`).
+    pub actor: String,
+    /// What happened, in words.
+    pub what: String,
+    /// More about it (a reason, an expiry, a file name, a note).
+    pub detail: String,
+    /// Whether the event happened on the other organisation's hub.
+    pub copied: bool,
+    /// The start of its hash.
+    pub hash: String,
+}
+
+#[derive(Template)]
+#[template(path = "request.html")]
+struct DetailPage {
+    page: Page,
+    request: Request,
+    state: String,
+    preserved_until: Option<String>,
+    refusal: Option<String>,
+    identifiers: Vec<String>,
+    steps: Vec<Step>,
+    /// `None` when the chain verifies, else why not.
+    broken: Option<String>,
+    /// Whether the user may acknowledge it now.
+    can_ack: bool,
+}
+
+/// `GET /requests`.
+pub(crate) async fn list(
+    State(console): State<Arc<Console>>,
+    signed: Signed,
+    lang: Lang,
+    headers: HeaderMap,
+) -> Response {
+    let page = Page::new(&headers, &signed, Key::Requests, "/requests");
+    let result = async {
+        let zone = page.zone;
+        let rows = console
+            .store
+            .visible_requests(&signed.caller)
+            .await?
+            .into_iter()
+            .map(|r| Row {
+                id: r.id,
+                kind: r.kind,
+                state: r.state,
+                from: r.from_org,
+                to: r.to_org,
+                deadline: r.deadline.unwrap_or_default(),
+                updated: zone.format(r.updated),
+            })
+            .collect();
+        render(&ListPage { page, rows })
+    };
+    respond(lang, result.await)
+}
+
+/// `GET /requests/{id}`.
+pub(crate) async fn detail(
+    State(console): State<Arc<Console>>,
+    signed: Signed,
+    lang: Lang,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let page = Page::new(&headers, &signed, Key::Requests, "/requests");
+    let result = async {
+        let (_, rows) = console
+            .store
+            .visible_request(&signed.caller, &id)
+            .await?
+            .ok_or(WebError::NotFound)?;
+        let records: Vec<Record> = rows.iter().map(Record::from_store).collect();
+        let broken = chain::verify(&records).err().map(|e| e.to_string());
+        // A chain that does not verify is still shown, record by record, as stored.
+        let case = chain::Case::replay(records.clone()).ok();
+        let request = match &case {
+            Some(c) => c.request.clone(),
+            None => first_request(&records).ok_or(WebError::NotFound)?,
+        };
+        let steps = records
+            .iter()
+            .map(|r| step(r, page.zone, page.lang))
+            .collect();
+        let can_ack = case.as_ref().is_some_and(|c| c.state == Stage::Received)
+            && signed.caller.role >= Role::Analyst
+            && org_name(&console, &signed.caller).await? == request.to_org;
+        render(&DetailPage {
+            identifiers: request
+                .identifiers
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            state: case
+                .as_ref()
+                .map_or_else(String::new, |c| c.state.to_string()),
+            preserved_until: case
+                .as_ref()
+                .and_then(|c| c.preserved_until.as_ref().map(ToString::to_string)),
+            refusal: case.as_ref().and_then(|c| c.refusal.clone()),
+            request,
+            steps,
+            broken,
+            can_ack,
+            page,
+        })
+    };
+    respond(lang, result.await)
+}
+
+/// `POST /requests/{id}/ack`: an analyst of the receiving organisation takes the request on.
+/// The event goes on the chain and, when the requester is a peer's, back to its hub.
+pub(crate) async fn acknowledge(
+    State(console): State<Arc<Console>>,
+    signed: Signed,
+    lang: Lang,
+    Path(id): Path<String>,
+) -> Response {
+    let result = async {
+        let caller = &signed.caller;
+        let (_, rows) = console
+            .store
+            .visible_request(caller, &id)
+            .await?
+            .ok_or(WebError::NotFound)?;
+        let records = rows.iter().map(Record::from_store).collect();
+        let mut case =
+            chain::Case::replay(records).map_err(|e| WebError::Invalid(e.to_string()))?;
+        let org = org_name(&console, caller).await?;
+        if org != case.request.to_org || caller.role < Role::Analyst {
+            return Err(WebError::Forbidden);
+        }
+        let store = console.store.as_ref();
+        let invalid = |e: &dyn std::fmt::Display| WebError::Invalid(e.to_string());
+        hub::check_local(store, &org)
+            .await
+            .map_err(|e| invalid(&e))?;
+        let head = case.records.len();
+        let actor = format!("{org}/{}", caller.user);
+        case.apply(Event::Acknowledge, &Timestamp::now().to_string(), &actor)
+            .map_err(|e| invalid(&e))?;
+        hub::persist(store, &case, head)
+            .await
+            .map_err(|e| invalid(&e))?;
+        hub::publish(store, &case).await.map_err(|e| invalid(&e))?;
+        let back = format!("/requests/{id}");
+        Ok((StatusCode::SEE_OTHER, [(LOCATION, back)]).into_response())
+    };
+    respond(lang, result.await)
+}
+
+async fn org_name(console: &Console, caller: &Caller) -> Result<String, WebError> {
+    console
+        .store
+        .orgs()
+        .await?
+        .into_iter()
+        .find(|o| o.id == caller.org)
+        .map(|o| o.name)
+        .ok_or(WebError::Forbidden)
+}
+
+/// `GET /requests/{id}/attachments/{sha256}`: the file, to the two organisations only.
+pub(crate) async fn attachment(
+    State(console): State<Arc<Console>>,
+    signed: Signed,
+    lang: Lang,
+    Path((id, sha256)): Path<(String, String)>,
+) -> Response {
+    let result = async {
+        let file = console
+            .store
+            .request_attachment(&signed.caller, &id, &sha256)
+            .await?
+            .ok_or(WebError::NotFound)?;
+        // The name is the requester's: keep only what cannot break the header.
+        let name: String = file
+            .name
+            .chars()
+            .filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\' || *c == ' ')
+            .collect();
+        let disposition = format!("attachment; filename=\"{name}\"");
+        Ok((
+            [
+                (CONTENT_TYPE, "application/octet-stream".to_string()),
+                (CONTENT_DISPOSITION, disposition),
+            ],
+            file.content,
+        )
+            .into_response())
+    };
+    respond(lang, result.await)
+}
+
+fn first_request(records: &[Record]) -> Option<Request> {
+    match records.first()?.entry().ok()? {
+        Entry::Created(r) => Some(r),
+        _ => None,
+    }
+}
+
+fn step(r: &Record, zone: Zone, lang: Lang) -> Step {
+    let at =
+        Timestamp::parse(&r.at).map_or_else(|_| r.at.clone(), |t| zone.format(t.unix_micros()));
+    let entry = r.entry().ok();
+    let (what, detail) = match &entry {
+        Some(e) => describe(e, lang),
+        None => (r.kind.clone(), r.body.to_string()),
+    };
+    Step {
+        seq: r.seq,
+        at,
+        actor: r.actor.clone(),
+        what,
+        detail,
+        copied: entry.as_ref().is_some_and(|e| e.via().is_some()),
+        hash: r.hash.chars().take(16).collect(),
+    }
+}
+
+fn describe(entry: &Entry, lang: Lang) -> (String, String) {
+    let t = |k: Key| lang.t(k).to_string();
+    match entry {
+        Entry::Created(r) => (t(Key::EvCreated), r.case_reference.clone()),
+        Entry::Transition { event, .. } | Entry::Extension { event, .. } => match event {
+            Event::Send => (t(Key::EvSent), String::new()),
+            Event::Receive => (t(Key::EvReceived), String::new()),
+            Event::Acknowledge => (t(Key::EvAcknowledged), String::new()),
+            Event::Start => (t(Key::EvStarted), String::new()),
+            Event::Fulfil => (t(Key::EvFulfilled), String::new()),
+            Event::FulfilPartially => (t(Key::EvPartiallyFulfilled), String::new()),
+            Event::Refuse { reason } => (t(Key::EvRefused), reason.clone()),
+            Event::Close => (t(Key::EvClosed), String::new()),
+            Event::Extend { until } => (t(Key::EvExtended), until.to_string()),
+        },
+        Entry::Attachment(a) => (t(Key::EvAttachment), a.name.clone()),
+        Entry::Note { text, .. } => (t(Key::EvNote), text.clone()),
+    }
+}
