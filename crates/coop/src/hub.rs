@@ -179,6 +179,21 @@ pub async fn publish(store: &dyn Store, case: &Case) -> Result<Option<String>, H
     let now = Timestamp::now();
     let recipients = vec![local.id.clone(), peer.org.clone()];
     let object = relay::to_object(case, &now.to_string(), &recipients, &payloads);
+    // The definition goes with every version (stored once): a tool that receives the
+    // collection can read what an x-watchpost-request is. It is CLEAR, so it crosses to any peer.
+    let definition = crate::stix::extension_definition();
+    let defined = NewObject {
+        id: crate::stix::EXTENSION_ID.into(),
+        object_type: "extension-definition".into(),
+        version: definition["modified"]
+            .as_str()
+            .and_then(|t| Timestamp::parse(t).ok())
+            .map(|t| t.unix_micros()),
+        spec_version: "2.1".into(),
+        tlp: Some(Tlp::Clear),
+        recipients: Vec::new(),
+        body: definition.to_string(),
+    };
     let new = NewObject {
         id: case.request.id.clone(),
         object_type: crate::stix::OBJECT_TYPE.into(),
@@ -189,7 +204,7 @@ pub async fn publish(store: &dyn Store, case: &Case) -> Result<Option<String>, H
         body: object.to_string(),
     };
     store
-        .add_objects(&caller, COLLECTION, vec![new], Vec::new())
+        .add_objects(&caller, COLLECTION, vec![defined, new], Vec::new())
         .await?;
     Ok(Some(peer.name))
 }
@@ -237,7 +252,11 @@ async fn intake_from(store: &dyn Store, peer: &Peer, out: &mut Intake) -> Result
         };
         // The newest version of each request is enough: each carries the whole chain.
         let mut newest: BTreeMap<&str, &str> = BTreeMap::new();
-        for o in page.objects.iter().filter(|o| o.owner == peer.org) {
+        let requests = page
+            .objects
+            .iter()
+            .filter(|o| o.owner == peer.org && o.id.starts_with(crate::stix::OBJECT_TYPE));
+        for o in requests {
             newest.insert(o.id.as_str(), o.body.as_str());
         }
         for (id, body) in newest {

@@ -662,7 +662,18 @@ fn a_request_goes_from_one_hub_to_the_other_and_both_records_stand() {
     // The third country heard nothing of it.
     assert_eq!(kh.cli(&["request", "list", "--org", "camcert"]), "");
     assert_eq!(kh.cli(&["request", "list", "--org", "vncert"]), "");
-    assert_eq!(sqlite(&kh, "SELECT COUNT(*) FROM objects"), "0");
+    let kinds = "SELECT type, COUNT(*) FROM objects GROUP BY type";
+    assert_eq!(
+        sqlite(&kh, kinds),
+        "extension-definition|1",
+        "only the CLEAR definition"
+    );
+    // Each hub keeps both hubs' versions: Vietnam's two (sent, closed), Laos's three
+    // (received, acknowledged, answered).
+    assert_eq!(
+        sqlite(&la, kinds),
+        "extension-definition|1\nx-watchpost-request|5"
+    );
 
     // One changed row on Laos's side: its chain no longer verifies; Vietnam's still does.
     sqlite(
