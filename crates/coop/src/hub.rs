@@ -300,6 +300,20 @@ async fn take_in(store: &dyn Store, peer: &Peer, body: &str) -> Result<bool, Ref
     if from == case.records.len() {
         return Ok(false);
     }
+    // A request between the peer and another peer is none of this hub's business.
+    let r = &case.request;
+    let ours = if r.from_org == peer.name {
+        &r.to_org
+    } else {
+        &r.from_org
+    };
+    if check_local(store, ours).await.is_err() {
+        return Err(Refusal::Relay(RelayError::NotOurs {
+            from: r.from_org.clone(),
+            to: r.to_org.clone(),
+            other: ours.clone(),
+        }));
+    }
     persist(store, &case, from).await?;
     for (a, content) in &incoming.payloads {
         let file = RequestAttachment {

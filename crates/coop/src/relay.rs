@@ -50,6 +50,18 @@ pub enum RelayError {
         /// The recipient.
         to: String,
     },
+    /// The request's other organisation is not one of this hub's.
+    #[error(
+        "the request is between {from} and {to}, and {other} is not an organisation of this hub"
+    )]
+    NotOurs {
+        /// The requester.
+        from: String,
+        /// The recipient.
+        to: String,
+        /// The party that should be this hub's.
+        other: String,
+    },
     /// A request reaches a hub first from its requester.
     #[error("the request is unknown here and only its requester ({0}) can introduce it")]
     Unknown(String),
@@ -183,22 +195,26 @@ pub fn merge(
     incoming: &Incoming,
     peer_org: &str,
 ) -> Result<(Case, usize), RelayError> {
-    let request = &incoming.request;
-    let from_requester = request.from_org == peer_org;
-    if !from_requester && request.to_org != peer_org {
-        return Err(RelayError::NotParty {
-            peer: peer_org.to_string(),
-            from: request.from_org.clone(),
-            to: request.to_org.clone(),
-        });
-    }
     let first = incoming
         .chain
         .first()
         .ok_or(ReplayError::Chain(crate::chain::ChainError::Empty))?;
+    // The parties are those of the chain's creation, which is what gets stored; the object's
+    // own fields must name the same request.
     let Entry::Created(original) = first.entry()? else {
         return Err(ReplayError::NotCreated(first.kind.clone()).into());
     };
+    if original.id != incoming.request.id {
+        return Err(RelayError::Different);
+    }
+    let from_requester = original.from_org == peer_org;
+    if !from_requester && original.to_org != peer_org {
+        return Err(RelayError::NotParty {
+            peer: peer_org.to_string(),
+            from: original.from_org.clone(),
+            to: original.to_org.clone(),
+        });
+    }
     let (mut case, fresh) = match local {
         Some(case) => {
             if case.records.first().map(|r| &r.hash) != Some(&first.hash) {
@@ -207,7 +223,7 @@ pub fn merge(
             (case, false)
         }
         None if from_requester => (Case::create(original, &first.at, &first.actor), true),
-        None => return Err(RelayError::Unknown(request.from_org.clone())),
+        None => return Err(RelayError::Unknown(original.from_org.clone())),
     };
     if case.records.first().map(|r| &r.hash) != Some(&first.hash) {
         return Err(RelayError::Different);
@@ -336,6 +352,13 @@ mod tests {
         assert!(matches!(
             merge(None, &travel(&la), "laocert"),
             Err(RelayError::Unknown(_))
+        ));
+        // The parties are read from the chain, not from the object's own fields.
+        let mut forged = travel(&vn);
+        forged.request.from_org = "camcert".into();
+        assert!(matches!(
+            merge(None, &forged, "camcert"),
+            Err(RelayError::NotParty { .. })
         ));
     }
 
