@@ -122,7 +122,7 @@ async fn a_request_is_taken_in_once_and_only_by_its_recipients_hub() {
 
     push(vn.as_ref(), la.as_ref(), "laocert", "vncert").await;
     let done = hub::intake(la.as_ref()).await.unwrap();
-    assert_eq!(done.updated, [id.clone()]);
+    assert_eq!(done.updated, std::slice::from_ref(&id));
     assert!(done.refused.is_empty(), "{:?}", done.refused);
     let case = hub::load(la.as_ref(), &id).await.unwrap().unwrap();
     assert_eq!(case.state, State::Received);
