@@ -10,6 +10,9 @@
 //! | `deadline-passed` | not answered at the deadline | the recipient and the requester |
 //! | `preservation-expiring` | a preservation's extension ends within 7 days and the request is open | the requester |
 //!
+//! A reminder whose cause is dealt with ([`settled`]) has its warning acknowledged by the hub,
+//! which stops its escalation.
+//!
 //! Each reminder is raised once (the hub records it) as a warning to the organisation's focal
 //! points, which the warning courier delivers and escalates like any other.
 
@@ -22,8 +25,9 @@ const HOUR: i64 = 3_600_000_000;
 /// A reminder due on a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reminder {
-    /// Which clock ran out.
-    pub kind: &'static str,
+    /// Which clock ran out (for a preservation, with the expiry it is about: each extension
+    /// has its own reminder).
+    pub kind: String,
     /// The organisation reminded (by name).
     pub org: String,
     /// `medium`, `high` or `critical`, as warning severities.
@@ -56,6 +60,30 @@ fn recorded(case: &Case, wanted: fn(&Event) -> bool) -> Option<i64> {
         })
 }
 
+/// Whether what a reminder of `kind` was about has been dealt with: the request was
+/// acknowledged, answered or closed, or the preservation extended again. Its warning then
+/// needs no one's attention any more, and no escalation.
+pub fn settled(kind: &str, case: &Case) -> bool {
+    let answered = !matches!(
+        case.state,
+        State::Received | State::Acknowledged | State::InProgress
+    );
+    match kind {
+        "acknowledgement" => case.state != State::Received,
+        "deadline-near" | "deadline-passed" => answered,
+        _ => match kind.strip_prefix("preservation-expiring ") {
+            Some(until) => {
+                case.state == State::Closed
+                    || case
+                        .preserved_until
+                        .as_ref()
+                        .is_some_and(|u| u.as_str() != until)
+            }
+            None => false,
+        },
+    }
+}
+
 /// The reminders due on `case` at `now` (microseconds since the epoch).
 pub fn due(case: &Case, now: i64) -> Vec<Reminder> {
     let r = &case.request;
@@ -74,7 +102,7 @@ pub fn due(case: &Case, now: i64) -> Vec<Reminder> {
             let window = acknowledgement_window(case);
             if now >= at + window {
                 out.push(Reminder {
-                    kind: "acknowledgement",
+                    kind: "acknowledgement".into(),
                     org: r.to_org.clone(),
                     severity: urgent,
                     text: format!(
@@ -96,7 +124,7 @@ pub fn due(case: &Case, now: i64) -> Vec<Reminder> {
         if now >= end {
             for org in [&r.to_org, &r.from_org] {
                 out.push(Reminder {
-                    kind: "deadline-passed",
+                    kind: "deadline-passed".into(),
                     org: org.clone(),
                     severity: urgent,
                     text: format!("{name}: not answered by the deadline {deadline}"),
@@ -104,7 +132,7 @@ pub fn due(case: &Case, now: i64) -> Vec<Reminder> {
             }
         } else if now >= end - lead {
             out.push(Reminder {
-                kind: "deadline-near",
+                kind: "deadline-near".into(),
                 org: r.to_org.clone(),
                 severity: "medium",
                 text: format!("{name}: the answer is due by {deadline}"),
@@ -114,7 +142,7 @@ pub fn due(case: &Case, now: i64) -> Vec<Reminder> {
     if let (false, Some(until)) = (case.state == State::Closed, &case.preserved_until) {
         if now >= until.unix_micros() - 7 * 24 * HOUR {
             out.push(Reminder {
-                kind: "preservation-expiring",
+                kind: format!("preservation-expiring {until}"),
                 org: r.from_org.clone(),
                 severity: "medium",
                 text: format!("{name}: the preservation ends {until}; extend it or close"),
@@ -134,7 +162,7 @@ mod tests {
         Timestamp::parse(t).unwrap().unix_micros()
     }
 
-    fn kinds(case: &Case, now: &str) -> Vec<(&'static str, String)> {
+    fn kinds(case: &Case, now: &str) -> Vec<(String, String)> {
         due(case, at(now))
             .into_iter()
             .map(|r| (r.kind, r.org))
@@ -157,20 +185,23 @@ mod tests {
         // Routine: 24 h to acknowledge; the deadline is near 6 h before (a quarter of 24 h).
         assert_eq!(
             kinds(&c, "2026-11-23T21:00:00Z"),
-            [("deadline-near", "laocert".to_string())]
+            [("deadline-near".to_string(), "laocert".to_string())]
         );
         assert_eq!(
             kinds(&c, "2026-11-24T03:00:00Z"),
             [
-                ("acknowledgement", "laocert".to_string()),
-                ("deadline-passed", "laocert".to_string()),
-                ("deadline-passed", "vncert".to_string())
+                ("acknowledgement".to_string(), "laocert".to_string()),
+                ("deadline-passed".to_string(), "laocert".to_string()),
+                ("deadline-passed".to_string(), "vncert".to_string())
             ]
         );
+        assert!(!settled("acknowledgement", &c) && !settled("deadline-passed", &c));
         c.apply(Event::Acknowledge, "2026-11-23T04:00:00Z", "laocert/duty")
             .unwrap();
+        assert!(settled("acknowledgement", &c) && !settled("deadline-passed", &c));
         c.apply(Event::Fulfil, "2026-11-23T05:00:00Z", "laocert/duty")
             .unwrap();
+        assert!(settled("deadline-passed", &c));
         assert!(kinds(&c, "2026-11-25T00:00:00Z").is_empty());
         c.apply(
             Event::Extend {
@@ -181,10 +212,21 @@ mod tests {
         )
         .unwrap();
         assert!(kinds(&c, "2026-12-20T00:00:00Z").is_empty());
+        let expiring = "preservation-expiring 2027-01-01T00:00:00+07:00".to_string();
         assert_eq!(
             kinds(&c, "2026-12-25T00:00:00Z"),
-            [("preservation-expiring", "vncert".to_string())]
+            [(expiring.clone(), "vncert".to_string())]
         );
+        assert!(!settled(&expiring, &c));
+        c.apply(
+            Event::Extend {
+                until: "2027-04-01T00:00:00+07:00".parse().unwrap(),
+            },
+            "2026-12-26T00:00:00Z",
+            "vncert/duty",
+        )
+        .unwrap();
+        assert!(settled(&expiring, &c), "extended again");
     }
 
     #[test]
@@ -201,7 +243,7 @@ mod tests {
         let due = due(&c, at("2026-11-23T04:00:00Z"));
         assert_eq!(due.len(), 1);
         assert_eq!(
-            (due[0].kind, due[0].severity),
+            (due[0].kind.as_str(), due[0].severity),
             ("acknowledgement", "critical")
         );
     }

@@ -633,6 +633,19 @@ fn a_request_goes_from_one_hub_to_the_other_and_both_records_stand() {
     assert!(eventually(Duration::from_secs(30), || state(&vn, "vncert")
         .as_deref()
         == Some("fulfilled")));
+    // Answered, the reminder needs nobody any more: the hub acknowledges its warning.
+    let settled = [
+        "warnings",
+        "list",
+        "--org",
+        "laocert",
+        "--status",
+        "acknowledged",
+    ];
+    assert!(
+        eventually(Duration::from_secs(30), || la.cli(&settled).contains(&id)),
+        "the reminder was settled"
+    );
     // Laos's hub is away when Vietnam closes: the close reaches it once it is back.
     la.kill();
     vn.cli(&["request", "close", &id, "--org", "vncert"]);

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 use watchpost_coop::{clock, hub};
-use watchpost_store::{Micros, RequestReminder, SqlStore, Store};
+use watchpost_store::{Micros, RequestReminder, SqlStore, Store, WarningStatus};
 use watchpost_warn::{load_directory, Config, Warnings};
 
 /// How often the clocks are read.
@@ -63,7 +63,7 @@ pub async fn clocks(
             continue;
         };
         for due in clock::due(&case, now) {
-            let key = (row.id.clone(), due.kind.to_string(), due.org.clone());
+            let key = (row.id.clone(), due.kind.clone(), due.org.clone());
             if peers.contains(&due.org) || done.contains(&key) {
                 continue;
             }
@@ -87,7 +87,7 @@ pub async fn clocks(
             let warning = warnings.notify(notice).await?;
             let reminder = RequestReminder {
                 request_id: row.id.clone(),
-                kind: due.kind.to_string(),
+                kind: due.kind,
                 org: due.org,
                 warning_id: warning.warning.id,
                 raised: present,
@@ -96,5 +96,28 @@ pub async fn clocks(
             raised.push(reminder);
         }
     }
+    settle(store, now).await?;
     Ok(raised)
+}
+
+/// Acknowledges, as the hub, the open warnings of reminders whose cause was dealt with, so
+/// they stop escalating.
+async fn settle(store: &Arc<SqlStore>, now: Micros) -> Result<()> {
+    for r in store.request_reminders().await? {
+        let open = store
+            .warning(&r.warning_id)
+            .await?
+            .is_some_and(|(w, _)| w.status == WarningStatus::Open);
+        if !open {
+            continue;
+        }
+        let Some(case) = hub::load(store.as_ref(), &r.request_id).await? else {
+            continue;
+        };
+        if clock::settled(&r.kind, &case) {
+            let by = format!("request desk: the request is {}", case.state);
+            store.acknowledge_warning(&r.warning_id, &by, now).await?;
+        }
+    }
+    Ok(())
 }
