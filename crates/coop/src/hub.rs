@@ -164,36 +164,10 @@ pub async fn publish(store: &dyn Store, case: &Case) -> Result<Option<String>, H
         org: local.id.clone(),
         role: Role::Analyst,
     };
-    // The files go with the version that sends the request; the other hub keeps them.
-    let mut payloads = Vec::new();
-    if case.state == State::Sent && local.name == case.request.from_org {
-        for a in &case.request.attachments {
-            if let Some(f) = store
-                .request_attachment(&caller, &case.request.id, &a.sha256)
-                .await?
-            {
-                payloads.push((a.clone(), f.content));
-            }
-        }
-    }
+    let payloads = payloads(store, case, &caller, &local.name).await?;
     let now = Timestamp::now();
     let recipients = vec![local.id.clone(), peer.org.clone()];
     let object = relay::to_object(case, &now.to_string(), &recipients, &payloads);
-    // The definition goes with every version (stored once): a tool that receives the
-    // collection can read what an x-watchpost-request is. It is CLEAR, so it crosses to any peer.
-    let definition = crate::stix::extension_definition();
-    let defined = NewObject {
-        id: crate::stix::EXTENSION_ID.into(),
-        object_type: "extension-definition".into(),
-        version: definition["modified"]
-            .as_str()
-            .and_then(|t| Timestamp::parse(t).ok())
-            .map(|t| t.unix_micros()),
-        spec_version: "2.1".into(),
-        tlp: Some(Tlp::Clear),
-        recipients: Vec::new(),
-        body: definition.to_string(),
-    };
     let new = NewObject {
         id: case.request.id.clone(),
         object_type: crate::stix::OBJECT_TYPE.into(),
@@ -204,9 +178,50 @@ pub async fn publish(store: &dyn Store, case: &Case) -> Result<Option<String>, H
         body: object.to_string(),
     };
     store
-        .add_objects(&caller, COLLECTION, vec![defined, new], Vec::new())
+        .add_objects(&caller, COLLECTION, vec![definition(), new], Vec::new())
         .await?;
     Ok(Some(peer.name))
+}
+
+/// The files go with the version that sends the request; the other hub keeps them.
+async fn payloads(
+    store: &dyn Store,
+    case: &Case,
+    caller: &Caller,
+    local: &str,
+) -> Result<Vec<(crate::request::Attachment, Vec<u8>)>, HubError> {
+    let mut out = Vec::new();
+    if case.state != State::Sent || local != case.request.from_org {
+        return Ok(out);
+    }
+    for a in &case.request.attachments {
+        let file = store
+            .request_attachment(caller, &case.request.id, &a.sha256)
+            .await?;
+        if let Some(f) = file {
+            out.push((a.clone(), f.content));
+        }
+    }
+    Ok(out)
+}
+
+/// The extension definition, stored with every version (once): a tool that receives the
+/// collection can read what an `x-watchpost-request` is. It is CLEAR, so it crosses to any
+/// peer.
+fn definition() -> NewObject {
+    let definition = crate::stix::extension_definition();
+    NewObject {
+        id: crate::stix::EXTENSION_ID.into(),
+        object_type: "extension-definition".into(),
+        version: definition["modified"]
+            .as_str()
+            .and_then(|t| Timestamp::parse(t).ok())
+            .map(|t| t.unix_micros()),
+        spec_version: "2.1".into(),
+        tlp: Some(Tlp::Clear),
+        recipients: Vec::new(),
+        body: definition.to_string(),
+    }
 }
 
 /// What one [`intake`] did.
