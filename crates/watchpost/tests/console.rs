@@ -1027,6 +1027,11 @@ async fn intelligence_follows_the_read_rules_and_checks_what_is_written() {
 
 /// Whether `page` shows `text` escaped (either way askama or the charts write it) and never
 /// as markup.
+/// A form's fields as `Agent::post` takes them.
+fn fields<'a>(owned: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    owned.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
 fn shows_as_text(page: &str, text: &str) -> bool {
     let named = text.replace('<', "&lt;").replace('>', "&gt;");
     let numeric = text.replace('<', "&#60;").replace('>', "&#62;");
@@ -1147,10 +1152,11 @@ async fn a_request_shows_its_timeline_to_its_two_organisations_only() {
         .get(&page_of(&id))
         .await
         .body
-        .contains("id=\"acknowledge\""));
+        .contains("id=\"do-acknowledge\""));
     let token = vn.csrf().await;
-    let ack = format!("{}/ack", page_of(&id));
-    assert_eq!(vn.post(&ack, &[("csrf", &token)]).await.status, 403);
+    let act = format!("{}/events", page_of(&id));
+    let ack = |token: &str| [("csrf", token.to_string()), ("event", "acknowledge".into())];
+    assert_eq!(vn.post(&act, &fields(&ack(&token))).await.status, 403);
 
     let mut la = Agent::new(&hub);
     la.sign_in("lao-analyst", "watchpost-demo").await;
@@ -1158,9 +1164,9 @@ async fn a_request_shows_its_timeline_to_its_two_organisations_only() {
         .get(&page_of(&id))
         .await
         .body
-        .contains("id=\"acknowledge\""));
+        .contains("id=\"do-acknowledge\""));
     let token = la.csrf().await;
-    let acked = la.post(&ack, &[("csrf", &token)]).await;
+    let acked = la.post(&act, &fields(&ack(&token))).await;
     assert_eq!(
         (acked.status, acked.location.as_str()),
         (303, page_of(&id).as_str())
@@ -1213,13 +1219,33 @@ async fn a_request_shows_its_timeline_to_its_two_organisations_only() {
     assert_eq!(file.status(), 200);
     assert_eq!(file.bytes().await.unwrap().to_vec(), order);
 
+    // Laos refuses, with its reason; only then may Vietnam close it.
+    assert!(!vn.get(&page_of(&id)).await.body.contains("id=\"do-close\""));
+    let refusal = vec![
+        ("csrf", token.clone()),
+        ("event", "refuse".to_string()),
+        ("reason", "no data held for this port".to_string()),
+    ];
+    assert_eq!(la.post(&act, &fields(&refusal)).await.status, 303);
+    let page = vn.get(&page_of(&id)).await;
+    assert!(page.body.contains("no data held for this port"));
+    let vn_token = vn.csrf().await;
+    let close = vec![("csrf", vn_token), ("event", "close".to_string())];
+    assert_eq!(vn.post(&act, &fields(&close)).await.status, 303);
+    let page = la.get(&page_of(&id)).await;
+    assert!(page.body.contains("closed by the requester"));
+    assert!(
+        !page.body.contains("id=\"request-actions\""),
+        "nothing left to do"
+    );
+
     // A third organisation: no row, and the same 404 as for an unknown request.
     let mut kh = Agent::new(&hub);
     kh.sign_in("cam-reader", "watchpost-demo").await;
     assert!(!kh.get("/requests").await.body.contains(&id));
     assert_eq!(kh.get(&page_of(&id)).await.status, 404);
     let token = kh.csrf().await;
-    assert_eq!(kh.post(&ack, &[("csrf", &token)]).await.status, 404);
+    assert_eq!(kh.post(&act, &fields(&ack(&token))).await.status, 404);
     let unknown = "x-watchpost-request--00000000-0000-4000-8000-000000000000";
     assert_eq!(kh.get(&page_of(unknown)).await.status, 404);
     let path = format!("{}/attachments/{sha}", page_of(&id));

@@ -118,7 +118,7 @@ pub fn router(store: Arc<dyn Store>, config: Config) -> Router {
         .route("/report", get(dashboard::report))
         .route("/requests", get(requests::list))
         .route("/requests/{id}", get(requests::detail))
-        .route("/requests/{id}/ack", post(requests::acknowledge))
+        .route("/requests/{id}/events", post(requests::act))
         .route(
             "/requests/{id}/attachments/{sha256}",
             get(requests::attachment),

@@ -16,11 +16,14 @@ use axum::extract::{Path, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, LOCATION};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Form;
+use serde::Deserialize;
 use std::sync::Arc;
 use watchpost_coop::chain::{self, Entry, Record};
 use watchpost_coop::hub;
+use watchpost_coop::relay;
 use watchpost_coop::request::Request;
-use watchpost_coop::state::{Event, State as Stage};
+use watchpost_coop::state::{self, Event};
 use watchpost_stix::Timestamp;
 use watchpost_store::{Caller, Role};
 
@@ -79,8 +82,8 @@ struct DetailPage {
     steps: Vec<Step>,
     /// `None` when the chain verifies, else why not.
     broken: Option<String>,
-    /// Whether the user may acknowledge it now.
-    can_ack: bool,
+    /// What the user may do now: (form name, label).
+    actions: Vec<(&'static str, &'static str)>,
 }
 
 /// `GET /requests`.
@@ -140,9 +143,13 @@ pub(crate) async fn detail(
             .iter()
             .map(|r| step(r, page.zone, page.lang))
             .collect();
-        let can_ack = case.as_ref().is_some_and(|c| c.state == Stage::Received)
-            && signed.caller.role >= Role::Analyst
-            && org_name(&console, &signed.caller).await? == request.to_org;
+        let org = org_name(&console, &signed.caller).await?;
+        let actions = case.as_ref().map_or_else(Vec::new, |c| {
+            actions_for(c, &org, signed.caller.role)
+                .into_iter()
+                .map(|name| (name, action_label(name, page.lang)))
+                .collect()
+        });
         render(&DetailPage {
             identifiers: request
                 .identifiers
@@ -159,20 +166,77 @@ pub(crate) async fn detail(
             request,
             steps,
             broken,
-            can_ack,
+            actions,
             page,
         })
     };
     respond(lang, result.await)
 }
 
-/// `POST /requests/{id}/ack`: an analyst of the receiving organisation takes the request on.
-/// The event goes on the chain and, when the requester is a peer's, back to its hub.
-pub(crate) async fn acknowledge(
+/// The events the console records, by their form name: each party's answers to the other.
+/// Sending happens on the command line, the receipt is the hub's, and an extension needs a
+/// date; those are not offered here.
+const ACTIONS: [&str; 6] = [
+    "acknowledge",
+    "start",
+    "fulfil",
+    "fulfil-partially",
+    "refuse",
+    "close",
+];
+
+fn event_named(name: &str, reason: &str) -> Option<Event> {
+    Some(match name {
+        "acknowledge" => Event::Acknowledge,
+        "start" => Event::Start,
+        "fulfil" => Event::Fulfil,
+        "fulfil-partially" => Event::FulfilPartially,
+        "refuse" => Event::Refuse {
+            reason: reason.trim().to_string(),
+        },
+        "close" => Event::Close,
+        _ => return None,
+    })
+}
+
+/// The actions `org` may take on `case` now: its side's events that are legal from the state.
+fn actions_for(case: &chain::Case, org: &str, role: Role) -> Vec<&'static str> {
+    if role < Role::Analyst {
+        return Vec::new();
+    }
+    ACTIONS
+        .into_iter()
+        .filter(|name| {
+            let Some(event) = event_named(name, "a reason") else {
+                return false;
+            };
+            let party = if relay::by_requester(&event) {
+                &case.request.from_org
+            } else {
+                &case.request.to_org
+            };
+            party == org && state::apply(case.request.request_type, case.state, &event).is_ok()
+        })
+        .collect()
+}
+
+/// The form of an action: which event, and the reason of a refusal.
+#[derive(Deserialize)]
+pub(crate) struct ActionForm {
+    event: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /requests/{id}/events`: an analyst of the organisation whose turn it is records an
+/// event (acknowledge, start, answer, close). It goes on the chain and, when the other
+/// organisation is a peer's, to that hub.
+pub(crate) async fn act(
     State(console): State<Arc<Console>>,
     signed: Signed,
     lang: Lang,
     Path(id): Path<String>,
+    Form(form): Form<ActionForm>,
 ) -> Response {
     let result = async {
         let caller = &signed.caller;
@@ -182,20 +246,20 @@ pub(crate) async fn acknowledge(
             .await?
             .ok_or(WebError::NotFound)?;
         let records = rows.iter().map(Record::from_store).collect();
-        let mut case =
-            chain::Case::replay(records).map_err(|e| WebError::Invalid(e.to_string()))?;
+        let invalid = |e: &dyn std::fmt::Display| WebError::Invalid(e.to_string());
+        let mut case = chain::Case::replay(records).map_err(|e| invalid(&e))?;
         let org = org_name(&console, caller).await?;
-        if org != case.request.to_org || caller.role < Role::Analyst {
+        if !actions_for(&case, &org, caller.role).contains(&form.event.as_str()) {
             return Err(WebError::Forbidden);
         }
+        let event = event_named(&form.event, &form.reason).ok_or(WebError::Forbidden)?;
         let store = console.store.as_ref();
-        let invalid = |e: &dyn std::fmt::Display| WebError::Invalid(e.to_string());
         hub::check_local(store, &org)
             .await
             .map_err(|e| invalid(&e))?;
         let head = case.records.len();
         let actor = format!("{org}/{}", caller.user);
-        case.apply(Event::Acknowledge, &Timestamp::now().to_string(), &actor)
+        case.apply(event, &Timestamp::now().to_string(), &actor)
             .map_err(|e| invalid(&e))?;
         hub::persist(store, &case, head)
             .await
@@ -274,6 +338,17 @@ fn step(r: &Record, zone: Zone, lang: Lang) -> Step {
         copied: entry.as_ref().is_some_and(|e| e.via().is_some()),
         hash: r.hash.chars().take(16).collect(),
     }
+}
+
+fn action_label(name: &str, lang: Lang) -> &'static str {
+    lang.t(match name {
+        "acknowledge" => Key::Acknowledge,
+        "start" => Key::StartWork,
+        "fulfil" => Key::AnswerFulfilled,
+        "fulfil-partially" => Key::AnswerPartially,
+        "refuse" => Key::AnswerRefused,
+        _ => Key::CloseRequest,
+    })
 }
 
 fn describe(entry: &Entry, lang: Lang) -> (String, String) {

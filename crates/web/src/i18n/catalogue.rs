@@ -182,6 +182,11 @@ keys!(
     EvExtended,
     EvAttachment,
     EvNote,
+    StartWork,
+    AnswerFulfilled,
+    AnswerPartially,
+    AnswerRefused,
+    CloseRequest,
 );
 
 /// The text of `key` in `lang`.
@@ -360,6 +365,11 @@ fn english(key: Key) -> &'static str {
         Key::EvExtended => "preservation extended until",
         Key::EvAttachment => "file attached",
         Key::EvNote => "note on the record",
+        Key::StartWork => "Start work",
+        Key::AnswerFulfilled => "Answer: fulfilled",
+        Key::AnswerPartially => "Answer: partially fulfilled",
+        Key::AnswerRefused => "Answer: refuse",
+        Key::CloseRequest => "Close the request",
     }
 }
 
@@ -529,6 +539,11 @@ fn vietnamese(key: Key) -> &'static str {
         Key::EvExtended => "gia hạn bảo quản đến",
         Key::EvAttachment => "đính kèm tệp",
         Key::EvNote => "ghi chú vào hồ sơ",
+        Key::StartWork => "Bắt đầu xử lý",
+        Key::AnswerFulfilled => "Trả lời: đã đáp ứng",
+        Key::AnswerPartially => "Trả lời: đáp ứng một phần dữ liệu",
+        Key::AnswerRefused => "Trả lời: từ chối yêu cầu",
+        Key::CloseRequest => "Đóng yêu cầu này",
     }
 }
 
