@@ -576,6 +576,19 @@ fn a_request_goes_from_one_hub_to_the_other_and_both_records_stand() {
     assert_eq!(stored, "preservation order no. 42");
 
     la.cli(&["request", "ack", &id, "--org", "laocert"]);
+    // A note from either side reaches the other's record.
+    la.cli(&[
+        "request",
+        "note",
+        &id,
+        "--org",
+        "laocert",
+        "--text",
+        "preserved at Lao Telecom",
+    ]);
+    assert!(eventually(Duration::from_secs(30), || vn
+        .cli(&["request", "show", &id, "--org", "vncert"])
+        .contains("preserved at Lao Telecom")));
     assert!(eventually(Duration::from_secs(30), || state(&vn, "vncert")
         .as_deref()
         == Some("acknowledged")));
@@ -660,16 +673,16 @@ fn a_request_goes_from_one_hub_to_the_other_and_both_records_stand() {
     // Both chains verify, each with the other's events copied in, the same first link.
     for hub in [&vn, &la] {
         let (code, out) = hub.run(&["request", "verify", &id]);
-        assert_eq!((code, out.trim()), (0, "chain of 6 events verifies"));
+        assert_eq!((code, out.trim()), (0, "chain of 7 events verifies"));
     }
     let first = "SELECT hash FROM request_events WHERE seq = 1";
     assert_eq!(sqlite(&vn, first), sqlite(&la, first));
     let copies = "SELECT COUNT(*) FROM request_events WHERE body LIKE '%\"via\"%'";
-    // Vietnam copied the receipt, acknowledgement and answer; Laos the sending and closing
-    // (the creation it holds as it was written, hence the same first hash).
+    // Vietnam copied the receipt, acknowledgement, note and answer; Laos the sending and
+    // closing (the creation it holds as it was written, hence the same first hash).
     assert_eq!(
         (sqlite(&vn, copies), sqlite(&la, copies)),
-        ("3".into(), "2".into())
+        ("4".into(), "2".into())
     );
 
     // The third country heard nothing of it.
@@ -681,11 +694,11 @@ fn a_request_goes_from_one_hub_to_the_other_and_both_records_stand() {
         "extension-definition|1",
         "only the CLEAR definition"
     );
-    // Each hub keeps both hubs' versions: Vietnam's two (sent, closed), Laos's three
-    // (received, acknowledged, answered).
+    // Each hub keeps both hubs' versions: Vietnam's two (sent, closed), Laos's four
+    // (received, acknowledged, noted, answered).
     assert_eq!(
         sqlite(&la, kinds),
-        "extension-definition|1\nx-watchpost-request|5"
+        "extension-definition|1\nx-watchpost-request|6"
     );
 
     // One changed row on Laos's side: its chain no longer verifies; Vietnam's still does.

@@ -140,6 +140,7 @@ async fn list(store: &SqlStore) -> Result<ExitCode> {
     let feeds = store.feeds().await?;
     for peer in store.peers().await? {
         println!("{}\t{}", peer.name, peer.url);
+        println!("  requests taken in up to {}", peer.requests_read);
         for s in &peer.pushes {
             let error = s.last_error.as_deref().unwrap_or("");
             println!(

@@ -80,6 +80,16 @@ pub enum RequestCommand {
         #[command(flatten)]
         db: DbArg,
     },
+    /// Add a note to a request's record (either organisation); it reaches the other hub too.
+    Note {
+        id: String,
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        text: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
     /// Extend a preservation until a new expiry (a time with its offset).
     Extend {
         id: String,
@@ -243,6 +253,7 @@ pub fn run(cmd: RequestCommand) -> Result<ExitCode> {
             RequestCommand::Close { id, org, db } => {
                 transition(db, &id, org.as_deref(), Side::Requester, Event::Close).await
             }
+            RequestCommand::Note { id, org, text, db } => note(db, &id, &org, text).await,
             RequestCommand::Extend { id, until, org, db } => {
                 let event = Event::Extend { until };
                 transition(db, &id, org.as_deref(), Side::Requester, event).await
@@ -417,6 +428,22 @@ async fn transition(
     persist(&store, &case, head).await?;
     let to = relay_to(&store, &case).await?;
     println!("{id}\t{}{to}", case.state);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn note(db: DbArg, id: &str, org: &str, text: String) -> Result<ExitCode> {
+    if text.trim().is_empty() {
+        bail!("a note needs a text");
+    }
+    let store = db.open().await?;
+    let mut case = load(&store, Some(org), id).await?;
+    hub::check_local(store.as_ref(), org).await?;
+    let head = case.records.len();
+    let entry = chain::Entry::Note { text, via: None };
+    case.push(entry, &stamp(), &actor(Some(org), org))?;
+    persist(&store, &case, head).await?;
+    let to = relay_to(&store, &case).await?;
+    println!("{id}\t{}\tnote added{to}", case.state);
     Ok(ExitCode::SUCCESS)
 }
 
