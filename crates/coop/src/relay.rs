@@ -6,8 +6,8 @@
 //! What arrives is checked before anything is copied: it is a request; the chain it carries
 //! verifies; its first record creates this request; the hub that sent it speaks for one of
 //! the request's two organisations, and only that side's events are copied — a requester
-//! sends, closes, extends and writes notes; the recipient receives, acknowledges, starts and
-//! answers; and each event must be legal from the state the copy has reached. The creation
+//! sends, closes and extends; the recipient receives, acknowledges, starts and answers; either
+//! writes notes — and each event must be legal from the state the copy has reached. The creation
 //! is copied as it is (same time, actor and content), so both chains start with the same hash.
 
 use crate::chain::{Case, Entry, Record, ReplayError, Via};
