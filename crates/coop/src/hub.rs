@@ -299,6 +299,10 @@ impl From<HubError> for Refusal {
             HubError::Store(StoreError::NotFound(what)) => {
                 Refusal::Relay(RelayError::Unreadable(format!("{what} is not on this hub")))
             }
+            // One request's broken record must not hold up the rest of what the peer sent.
+            HubError::Replay { source, .. } => {
+                Refusal::Relay(RelayError::Local(source.to_string()))
+            }
             e => Refusal::Hub(e),
         }
     }

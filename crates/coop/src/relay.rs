@@ -78,6 +78,9 @@ pub enum RelayError {
         /// The sending hub's organisation.
         peer: String,
     },
+    /// This hub's own record of the request does not replay (it was changed here).
+    #[error("this hub's record of the request does not verify ({0}); nothing more is taken in for it until it is repaired")]
+    Local(String),
     /// An attachment content that is not what the request lists.
     #[error("attachment {0} does not match the SHA-256 and size the request lists")]
     Payload(String),

@@ -146,6 +146,37 @@ async fn a_request_is_taken_in_once_and_only_by_its_recipients_hub() {
     let case = hub::load(vn.as_ref(), &id).await.unwrap().unwrap();
     assert_eq!(case.state, State::Received);
 
+    // Laos's record of the request is changed behind its hub's back: a new version from
+    // Vietnam is refused for that request, and does not hold up another one.
+    let file = dir.path().join("la.db");
+    let sql =
+        format!("UPDATE request_events SET actor = 'x' WHERE request_id = '{id}' AND seq = 2");
+    let edited = std::process::Command::new("sqlite3")
+        .arg(&file)
+        .arg(sql)
+        .status()
+        .unwrap();
+    assert!(edited.success());
+    let mut case = hub::load(vn.as_ref(), &id).await.unwrap().unwrap();
+    let head = case.records.len();
+    let note = watchpost_coop::chain::Entry::Note {
+        text: "still needed".into(),
+        via: None,
+    };
+    case.push(note, "2026-11-24T02:00:00.000Z", "vncert/duty")
+        .unwrap();
+    hub::persist(vn.as_ref(), &case, head).await.unwrap();
+    hub::publish(vn.as_ref(), &case).await.unwrap();
+    let other = send(vn.as_ref(), request("laocert")).await;
+    push(vn.as_ref(), la.as_ref(), "laocert", "vncert").await;
+    let done = hub::intake(la.as_ref()).await.unwrap();
+    assert_eq!(done.updated, std::slice::from_ref(&other));
+    assert!(
+        matches!(&done.refused[..], [(_, rid, RelayError::Local(_))] if *rid == id),
+        "{:?}",
+        done.refused
+    );
+
     // A request Vietnam addressed to Cambodia, pushed to Laos (by a faulty or hostile hub):
     // Cambodia answers on its own hub, so Laos's is no party to it and stores nothing of it.
     let kh_id = send(vn.as_ref(), request("camcert")).await;
