@@ -56,16 +56,21 @@ fn indicator(n: u32) -> NewObject {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn polling_resumes_from_the_last_date_added() {
-    let dir = tempfile::tempdir().unwrap();
-    // The remote hub: 2,500 indicators, served over HTTP with a bearer token.
-    let remote = store(&dir, "remote.db").await;
+/// The remote hub of a test: `count` indicators in [`REMOTE`], served over HTTP on 127.0.0.1
+/// (signing what peer accounts read when `signing` is given), and an account of `role` to
+/// read it with. Returns the store, its API root, the account's token and a writer.
+async fn remote_hub(
+    dir: &tempfile::TempDir,
+    role: Role,
+    count: u32,
+    signing: Option<[u8; 32]>,
+) -> (Arc<SqlStore>, String, String, Caller) {
+    let remote = store(dir, "remote.db").await;
     remote
         .add_user(NewUser {
             username: "partner".into(),
             org_name: "cert".into(),
-            role: Role::Analyst,
+            role,
             password: "partner-password".into(),
         })
         .await
@@ -78,14 +83,26 @@ async fn polling_resumes_from_the_last_date_added() {
         role: Role::Analyst,
     };
     remote
-        .add_objects(&writer, REMOTE, (0..2500).map(indicator).collect(), vec![])
+        .add_objects(&writer, REMOTE, (0..count).map(indicator).collect(), vec![])
         .await
         .unwrap();
-    let server = Server::new(remote.clone(), Validator::new(), Config::default());
+    let (store, validator, config) = (remote.clone(), Validator::new(), Config::default());
+    let server = match signing {
+        Some(secret) => Server::with_signing_key(store, validator, config, secret),
+        None => Server::new(store, validator, config),
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let api_root = format!("http://{}/taxii2/api/", listener.local_addr().unwrap());
     let router = server.router();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (remote, api_root, token, writer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_resumes_from_the_last_date_added() {
+    let dir = tempfile::tempdir().unwrap();
+    // The remote hub: 2,500 indicators, served over HTTP with a bearer token.
+    let (remote, api_root, token, writer) = remote_hub(&dir, Role::Analyst, 2500, None).await;
 
     // The local hub polls it.
     let local = store(&dir, "local.db").await;
@@ -180,34 +197,8 @@ async fn polling_resumes_from_the_last_date_added() {
 async fn pages_pulled_from_a_peer_hub_must_carry_its_signature() {
     let dir = tempfile::tempdir().unwrap();
     // The peer hub signs the pages its peer accounts read with its key.
-    let remote = store(&dir, "remote.db").await;
-    remote
-        .add_user(NewUser {
-            username: "hub-vn".into(),
-            org_name: "cert".into(),
-            role: Role::Peer,
-            password: "hub-vn-password".into(),
-        })
-        .await
-        .unwrap();
-    let token = remote.create_token("hub-vn").await.unwrap();
-    remote.add_collection(collection(REMOTE)).await.unwrap();
-    let writer = Caller {
-        user: "w".into(),
-        org: remote.orgs().await.unwrap()[0].id.clone(),
-        role: Role::Analyst,
-    };
-    remote
-        .add_objects(&writer, REMOTE, (0..5).map(indicator).collect(), vec![])
-        .await
-        .unwrap();
     let secret = [5u8; 32];
-    let server =
-        Server::with_signing_key(remote.clone(), Validator::new(), Config::default(), secret);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let api_root = format!("http://{}/taxii2/api/", listener.local_addr().unwrap());
-    let router = server.router();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let (remote, api_root, token, writer) = remote_hub(&dir, Role::Peer, 5, Some(secret)).await;
 
     // This hub holds the peer's key (what `peer add --key` records) and pulls from it.
     let local = store(&dir, "local.db").await;
