@@ -119,6 +119,28 @@ pub async fn counterpart(store: &dyn Store, case: &Case) -> Result<Option<(Peer,
     Ok(Some((peer, local)))
 }
 
+/// Records what `org` does on `case` (`change` applies the event or adds the note): `org` must
+/// be this hub's, the new record is appended after the head the case was read at, and the new
+/// state is published to the other organisation's hub when it is a peer's (its name returned).
+pub async fn record<F>(
+    store: &dyn Store,
+    case: &mut Case,
+    org: &str,
+    change: F,
+) -> Result<Option<String>, HubError>
+where
+    F: FnOnce(&mut Case) -> Result<(), ReplayError>,
+{
+    check_local(store, org).await?;
+    let head = case.records.len();
+    change(case).map_err(|source| HubError::Replay {
+        id: case.request.id.clone(),
+        source,
+    })?;
+    persist(store, case, head).await?;
+    publish(store, case).await
+}
+
 /// Refuses to record an event for an organisation whose focal point has its own hub (a
 /// peer): its events are written there, and reach this hub through federation.
 pub async fn check_local(store: &dyn Store, org: &str) -> Result<(), HubError> {

@@ -253,18 +253,13 @@ pub(crate) async fn act(
             return Err(WebError::Forbidden);
         }
         let event = event_named(&form.event, &form.reason).ok_or(WebError::Forbidden)?;
-        let store = console.store.as_ref();
-        hub::check_local(store, &org)
-            .await
-            .map_err(|e| invalid(&e))?;
-        let head = case.records.len();
         let actor = format!("{org}/{}", caller.user);
-        case.apply(event, &Timestamp::now().to_string(), &actor)
-            .map_err(|e| invalid(&e))?;
-        hub::persist(store, &case, head)
-            .await
-            .map_err(|e| invalid(&e))?;
-        hub::publish(store, &case).await.map_err(|e| invalid(&e))?;
+        let at = Timestamp::now().to_string();
+        hub::record(console.store.as_ref(), &mut case, &org, |c| {
+            c.apply(event, &at, &actor).map(drop)
+        })
+        .await
+        .map_err(|e| invalid(&e))?;
         let back = format!("/requests/{id}");
         Ok((StatusCode::SEE_OTHER, [(LOCATION, back)]).into_response())
     };

@@ -396,10 +396,12 @@ async fn send(store: &SqlStore, case: &mut Case, actor: &str) -> Result<()> {
 /// Publishes the case's new state for the other organisation's hub, when it is a peer's;
 /// returns what to add to the command's line.
 async fn relay_to(store: &SqlStore, case: &Case) -> Result<String> {
-    Ok(match hub::publish(store, case).await? {
-        Some(peer) => format!("\t(to the hub of {peer})"),
-        None => String::new(),
-    })
+    Ok(peer_suffix(hub::publish(store, case).await?))
+}
+
+fn peer_suffix(peer: Option<String>) -> String {
+    peer.map(|p| format!("\t(to the hub of {p})"))
+        .unwrap_or_default()
 }
 
 #[derive(Clone, Copy)]
@@ -422,12 +424,12 @@ async fn transition(
         Side::Recipient => case.request.to_org.clone(),
     };
     check_side(org, &party, "do this")?;
-    hub::check_local(store.as_ref(), &party).await?;
-    let head = case.records.len();
-    case.apply(event, &stamp(), &actor(org, &party))?;
-    persist(&store, &case, head).await?;
-    let to = relay_to(&store, &case).await?;
-    println!("{id}\t{}{to}", case.state);
+    let actor = actor(org, &party);
+    let to = hub::record(store.as_ref(), &mut case, &party, |c| {
+        c.apply(event, &stamp(), &actor).map(drop)
+    })
+    .await?;
+    println!("{id}\t{}{}", case.state, peer_suffix(to));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -437,13 +439,13 @@ async fn note(db: DbArg, id: &str, org: &str, text: String) -> Result<ExitCode> 
     }
     let store = db.open().await?;
     let mut case = load(&store, Some(org), id).await?;
-    hub::check_local(store.as_ref(), org).await?;
-    let head = case.records.len();
     let entry = chain::Entry::Note { text, via: None };
-    case.push(entry, &stamp(), &actor(Some(org), org))?;
-    persist(&store, &case, head).await?;
-    let to = relay_to(&store, &case).await?;
-    println!("{id}\t{}\tnote added{to}", case.state);
+    let actor = actor(Some(org), org);
+    let to = hub::record(store.as_ref(), &mut case, org, |c| {
+        c.push(entry, &stamp(), &actor).map(drop)
+    })
+    .await?;
+    println!("{id}\t{}\tnote added{}", case.state, peer_suffix(to));
     Ok(ExitCode::SUCCESS)
 }
 
