@@ -269,6 +269,8 @@ pub trait Store: Send + Sync {
     async fn open_requests_for_hub(&self) -> Result<Vec<RequestRow>>;
     /// Every reminder raised on the requests' clocks.
     async fn request_reminders(&self) -> Result<Vec<RequestReminder>>;
+    /// The reminders whose warning is still open (nobody has acknowledged it yet).
+    async fn open_request_reminders(&self) -> Result<Vec<RequestReminder>>;
     /// Records a reminder once raised.
     async fn record_request_reminder(&self, reminder: RequestReminder) -> Result<()>;
     /// Stores a file of a request (once per content).

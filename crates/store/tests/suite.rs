@@ -2496,7 +2496,26 @@ async fn request_reminders_are_recorded_once(db: Db) {
         warning_id: warning.into(),
         raised: 7,
     };
-    s.record_request_reminder(reminder("w1")).await.unwrap();
+    let warning = s
+        .raise_warning(new_warning(1, B, T0))
+        .await
+        .unwrap()
+        .warning;
+    s.record_request_reminder(reminder(&warning.id))
+        .await
+        .unwrap();
     s.record_request_reminder(reminder("w2")).await.unwrap();
-    assert_eq!(s.request_reminders().await.unwrap(), [reminder("w1")]);
+    assert_eq!(
+        s.request_reminders().await.unwrap(),
+        [reminder(&warning.id)]
+    );
+    // Open until someone acknowledges its warning.
+    assert_eq!(
+        s.open_request_reminders().await.unwrap(),
+        [reminder(&warning.id)]
+    );
+    s.acknowledge_warning(&warning.id, "desk", T0 + 1)
+        .await
+        .unwrap();
+    assert!(s.open_request_reminders().await.unwrap().is_empty());
 }

@@ -437,6 +437,9 @@ impl crate::Store for SqlStore {
     async fn request_reminders(&self) -> Result<Vec<crate::RequestReminder>> {
         requests::reminders(self).await
     }
+    async fn open_request_reminders(&self) -> Result<Vec<crate::RequestReminder>> {
+        requests::open_reminders(self).await
+    }
     async fn record_request_reminder(&self, reminder: crate::RequestReminder) -> Result<()> {
         requests::record_reminder(self, reminder).await
     }

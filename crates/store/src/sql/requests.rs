@@ -258,7 +258,24 @@ pub(super) async fn open_for_hub(store: &SqlStore) -> Result<Vec<RequestRow>> {
 }
 
 pub(super) async fn reminders(store: &SqlStore) -> Result<Vec<RequestReminder>> {
-    sqlx::query("SELECT request_id, kind, org, warning_id, raised FROM request_reminders")
+    reminder_rows(
+        store,
+        "SELECT request_id, kind, org, warning_id, raised FROM request_reminders",
+    )
+    .await
+}
+
+pub(super) async fn open_reminders(store: &SqlStore) -> Result<Vec<RequestReminder>> {
+    reminder_rows(
+        store,
+        "SELECT r.request_id, r.kind, r.org, r.warning_id, r.raised FROM request_reminders r \
+         JOIN warnings w ON w.id = r.warning_id WHERE w.status = 'open'",
+    )
+    .await
+}
+
+async fn reminder_rows(store: &SqlStore, sql: &str) -> Result<Vec<RequestReminder>> {
+    sqlx::query(sql)
         .fetch_all(&store.pool)
         .await?
         .iter()

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 use watchpost_coop::{clock, hub};
-use watchpost_store::{Micros, RequestReminder, SqlStore, Store, WarningStatus};
+use watchpost_store::{Micros, RequestReminder, SqlStore, Store};
 use watchpost_warn::{load_directory, Config, Warnings};
 
 /// How often the clocks are read.
@@ -103,14 +103,7 @@ pub async fn clocks(
 /// Acknowledges, as the hub, the open warnings of reminders whose cause was dealt with, so
 /// they stop escalating.
 async fn settle(store: &Arc<SqlStore>, now: Micros) -> Result<()> {
-    for r in store.request_reminders().await? {
-        let open = store
-            .warning(&r.warning_id)
-            .await?
-            .is_some_and(|(w, _)| w.status == WarningStatus::Open);
-        if !open {
-            continue;
-        }
+    for r in store.open_request_reminders().await? {
         let Some(case) = hub::load(store.as_ref(), &r.request_id).await? else {
             continue;
         };
