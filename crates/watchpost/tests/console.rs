@@ -926,7 +926,14 @@ async fn intelligence_follows_the_read_rules_and_checks_what_is_written() {
         let start = page.find("/intel/objects/").unwrap();
         page[start..start + page[start..].find('"').unwrap()].to_string()
     };
-    assert_eq!(lao.get(&link).await.status, 200);
+    let shown = lao.get(&link).await;
+    assert_eq!(shown.status, 200);
+    // Each version says who stored it here (the demo's partner feed is VNCERT's import).
+    assert!(
+        shown.body.contains("<td class=\"source\">vncert</td>"),
+        "{}",
+        shown.body
+    );
     let direct = cam.get(&link).await;
     assert_eq!(direct.status, 404, "cam-reader opened {link}");
     assert!(!direct.body.contains(amber));

@@ -241,6 +241,8 @@ pub struct VersionRow {
     pub modified: String,
     /// When this hub added it.
     pub added: String,
+    /// Who stored it here: the organisation, or the peer hub that brought it.
+    pub source: String,
 }
 
 /// A related object as the page lists it.
@@ -307,6 +309,7 @@ pub(crate) async fn object(
             .iter()
             .any(|c| c.id == collection && c.can_write);
         let edit = body["type"] == "indicator" && writable && caller.role >= Role::Analyst;
+        let sources = sources(&console, page.lang).await?;
         render(&ObjectPage {
             name: body["name"].as_str().unwrap_or(&id).to_string(),
             object_type: body["type"].as_str().unwrap_or("").to_string(),
@@ -318,6 +321,7 @@ pub(crate) async fn object(
                 .map(|o| VersionRow {
                     modified: page.zone.format(o.version),
                     added: page.zone.format(o.date_added),
+                    source: sources.get(&o.owner).cloned().unwrap_or_default(),
                 })
                 .collect(),
             edit_href: edit.then(|| format!("/intel/indicators/{collection}/{id}/edit")),
@@ -331,6 +335,35 @@ pub(crate) async fn object(
         })
     };
     respond(lang, result.await)
+}
+
+/// Each organisation's name by its id, marked when it is a peer hub's (provenance of what
+/// federation brought).
+async fn sources(
+    console: &Console,
+    lang: Lang,
+) -> Result<std::collections::HashMap<String, String>, WebError> {
+    let peers: Vec<String> = console
+        .store
+        .peers()
+        .await?
+        .into_iter()
+        .map(|p| p.org)
+        .collect();
+    Ok(console
+        .store
+        .orgs()
+        .await?
+        .into_iter()
+        .map(|o| {
+            let name = if peers.contains(&o.id) {
+                format!("{} ({})", o.name, lang.t(Key::PeerHub))
+            } else {
+                o.name
+            };
+            (o.id, name)
+        })
+        .collect())
 }
 
 /// What refers to `id` (relationships both ways, sightings), found through search so that the

@@ -187,6 +187,7 @@ keys!(
     AnswerPartially,
     AnswerRefused,
     CloseRequest,
+    PeerHub,
 );
 
 /// The text of `key` in `lang`.
@@ -370,6 +371,7 @@ fn english(key: Key) -> &'static str {
         Key::AnswerPartially => "Answer: partially fulfilled",
         Key::AnswerRefused => "Answer: refuse",
         Key::CloseRequest => "Close the request",
+        Key::PeerHub => "peer hub",
     }
 }
 
@@ -544,6 +546,7 @@ fn vietnamese(key: Key) -> &'static str {
         Key::AnswerPartially => "Trả lời: đáp ứng một phần dữ liệu",
         Key::AnswerRefused => "Trả lời: từ chối yêu cầu",
         Key::CloseRequest => "Đóng yêu cầu này",
+        Key::PeerHub => "trạm đối tác",
     }
 }
 
